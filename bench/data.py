@@ -102,7 +102,7 @@ def record(res, cmd):
     text = path.read_text() if path.exists() else '# Benchmark results\n'
     L, lk, c = res['loading'], res['leak'], res['classifiers']
     body = [f"## data / classify (bench/data.py)", '',
-            f"Run {res['date']} with `{cmd}` on {res['machine']} ({res["threads"]} torch thread(s), load average before: {res['loadavg']}).",
+            f"Run {res['date']} with `{cmd}` on {res['machine']} ({res['threads']} torch thread(s), load average before: {res['loadavg']}).",
             f"ndsb_plankton, 15 largest classes, {res['n_images']} images.", '',
             '| measurement | value |', '|---|---|',
             f"| loading, reference (PIL RGB + plain resize 64) | {L['reference']} images/s |",

@@ -67,61 +67,73 @@ def rate(fn, batches, seconds):
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    p.add_argument('--threads', type=int, default=2, help='torch threads')
+    p.add_argument('--threads', type=int, nargs='+', default=[2], help='torch thread counts to measure (e.g. 2 1)')
     p.add_argument('--seconds', type=float, default=1.5, help='minimum time per measurement')
     p.add_argument('--sizes', type=int, nargs='+', default=[64, 224])
     p.add_argument('--device', default='cpu')
     p.add_argument('--record', action='store_true', help='rewrite the synth section of bench/RESULTS.md')
     a = p.parse_args()
-    torch.set_num_threads(a.threads)
-    batch = {64: 256, 224: 64}
     res = dict(date=datetime.date.today().isoformat(), torch=torch.__version__, cpus=os.cpu_count(), threads=a.threads,
                device=a.device, machine=platform.processor() or platform.machine(), load_before=os.getloadavg()[0], rows=[])
-    for S in a.sizes:
-        bs = batch.get(S, 64)
-        t0 = time.perf_counter(); ts = TextureSprites(S, device=a.device); build = time.perf_counter() - t0
-        batches = [ts.space.sample_factors(bs, seed=i) for i in range(8)]
-        sync = (lambda: torch.cuda.synchronize()) if ts.device.type == 'cuda' else (lambda: None)
-        fast, fast_cpu = rate(lambda f: (ts.render(f), sync()), batches, a.seconds)
-        ref = ReferenceTextureSprites(S)
-        slow, slow_cpu = rate(ref.render, [b[:32] for b in batches[:2]], a.seconds)
-        row = dict(renderer='TextureSprites', size=S, batch=bs, images_per_s=round(fast), cpu_s_per_image=fast_cpu,
-                   reference='per-image numpy/PIL (reference code path)', reference_images_per_s=round(slow),
-                   speedup=round(fast / slow, 1), build_s=round(build, 2))
-        if S == 64:
-            f = batches[0][:64]
-            row['max_abs_diff_vs_reference'] = float((ts.render(f).cpu() - ref.render(f)).abs().max())
-        res['rows'].append(row)
-        for nz in (None, 'default'):
-            sc = SynthCells(S, nuisances=nz, device=a.device)
-            cb = [sc.space.sample_factors(bs, seed=i) for i in range(4)]
-            fast, fast_cpu = rate(lambda f: (sc.render(f, seed=0), sync()), cb, a.seconds)
-            one, _ = rate(lambda f: [sc.render(f[i:i + 1], seed=i) for i in range(len(f))], [b[:16] for b in cb[:2]], a.seconds / 2)
-            res['rows'].append(dict(renderer=f"SynthCells(nuisances={nz})", size=S, batch=bs, images_per_s=round(fast),
-                                    cpu_s_per_image=fast_cpu, reference='the same renderer, one image per call',
-                                    reference_images_per_s=round(one), speedup=round(fast / one, 1)))
+    for th in a.threads:
+        torch.set_num_threads(th)
+        for S in a.sizes: measure(S, th, a, res)
     res['load_after'] = os.getloadavg()[0]
     print(json.dumps(res, indent=1))
     if a.record: record(res, ' '.join(['python bench/synth.py'] + sys.argv[1:]))
 
 
+def measure(S, threads, a, res):
+    "Append the rows of one size and thread count to `res['rows']`."
+    batch = {64: 256, 224: 64}
+    bs = batch.get(S, 64)
+    t0 = time.perf_counter(); ts = TextureSprites(S, device=a.device); build = time.perf_counter() - t0
+    batches = [ts.space.sample_factors(bs, seed=i) for i in range(8)]
+    sync = (lambda: torch.cuda.synchronize()) if ts.device.type == 'cuda' else (lambda: None)
+    fast, fast_cpu = rate(lambda f: (ts.render(f), sync()), batches, a.seconds)
+    ref = ReferenceTextureSprites(S)
+    slow, _ = rate(ref.render, [b[:32] for b in batches[:2]], a.seconds)
+    row = dict(renderer='TextureSprites', size=S, threads=threads, batch=bs, images_per_s=round(fast), cpu_s_per_image=fast_cpu,
+               reference='per-image numpy/PIL (reference code path)', reference_images_per_s=round(slow),
+               speedup=round(fast / slow, 1), build_s=round(build, 2))
+    if S == 64:
+        f = batches[0][:64]
+        row['max_abs_diff_vs_reference'] = float((ts.render(f).cpu() - ref.render(f)).abs().max())
+    res['rows'].append(row)
+    for nz in (None, 'default'):
+        sc = SynthCells(S, nuisances=nz, device=a.device)
+        cb = [sc.space.sample_factors(bs, seed=i) for i in range(4)]
+        fast, fast_cpu = rate(lambda f: (sc.render(f, seed=0), sync()), cb, a.seconds)
+        one, _ = rate(lambda f: [sc.render(f[i:i + 1], seed=i) for i in range(len(f))], [b[:16] for b in cb[:2]], a.seconds / 2)
+        res['rows'].append(dict(renderer=f"SynthCells(nuisances={nz})", size=S, threads=threads, batch=bs, images_per_s=round(fast),
+                                cpu_s_per_image=fast_cpu, reference='the same renderer, one image per call',
+                                reference_images_per_s=round(one), speedup=round(fast / one, 1)))
+
+
 def record(res, command):
     "Rewrite the section between the synth markers of bench/RESULTS.md (create the file or section if missing)."
     path = ROOT / 'bench' / 'RESULTS.md'
-    rows = '\n'.join(f"| {r['renderer']} | {r['size']} | {r['batch']} | {r['images_per_s']:,} | {r['cpu_s_per_image']*1e6:.0f} | "
+    rows = '\n'.join(f"| {r['renderer']} | {r['size']} | {r['threads']} | {r['batch']} | {r['images_per_s']:,} | {r['cpu_s_per_image']*1e6:.0f} | "
                      f"{r['reference_images_per_s']:,} | {r['speedup']} |" for r in res['rows'])
-    ts64 = next((r for r in res['rows'] if r['renderer'] == 'TextureSprites' and r['size'] == 64), None)
+    ts64 = next((r for r in res['rows'] if 'max_abs_diff_vs_reference' in r), None)
     check = (f"At 64 px the batched TextureSprites images equal the reference path's to {ts64['max_abs_diff_vs_reference']:.4f} "
              "(the reference rounds to uint8), so both draw the same images. " if ts64 else '')
+    verdict = []
+    for th in res['threads']:
+        got = {r['size']: r for r in res['rows'] if r['renderer'] == 'TextureSprites' and r['threads'] == th}
+        parts = [f"{S} px {got[S]['images_per_s']:,}/s ({'meets' if got[S]['images_per_s'] >= goal and got[S]['speedup'] > 1 else 'misses'} "
+                 f">= {goal:,}, {got[S]['speedup']}x the reference)" for S, goal in ((64, 30_000), (224, 3_000)) if S in got]
+        if parts: verdict.append(f"- {th} thread(s): TextureSprites " + '; '.join(parts) + '.')
+    verdict = '\n'.join(verdict)
     section = f"""<!-- synth:start -->
 ## Synthetic rendering (`bench/synth.py`)
 
-`{command}` on {res['date']}: {res['cpus']} CPU cores, {res['threads']} torch threads, device {res['device']},
+`{command}` on {res['date']}: {res['cpus']} CPU cores, device {res['device']},
 torch {res['torch']}; load average {res['load_before']:.2f} before and {res['load_after']:.2f} after (other jobs on the
 machine slow every number down, the 2-thread ones most).
 
-| renderer | size (px) | batch | images/s | CPU µs / image | per-image reference, images/s | speed-up |
-|---|---|---|---|---|---|---|
+| renderer | size (px) | threads | batch | images/s | CPU µs / image | per-image reference, images/s | speed-up |
+|---|---|---|---|---|---|---|---|
 {rows}
 
 Reference for `TextureSprites`: the paper's code path, one item at a time (the 64 px mask, 3 channels x colour,
@@ -129,6 +141,8 @@ uint8, PIL bilinear resize to the size, to a float tensor, x texture, then stack
 renderer called with one image at a time. {check}Targets (2 cores): TextureSprites >= 30,000 images/s at 64 px and
 >= 3,000 images/s at 224 px, faster than the per-image reference; rendering must not limit training (about 1,000
 images/s at 64 px).
+
+{verdict}
 <!-- synth:end -->"""
     text = path.read_text() if path.exists() else '# Benchmark results\n'
     if '<!-- synth:start -->' in text:

@@ -35,14 +35,17 @@ def _setup(threads):
     return torch
 
 
+def _now(): return time.perf_counter(), time.process_time()
+
 def matmul_gflops(torch, n=2048, reps=6):
-    "Best GFLOP/s of an n×n float32 matmul."
+    "Best GFLOP/s of an n×n float32 matmul: per wall-clock second, and per CPU second of this process."
     a, b = torch.randn(n, n), torch.randn(n, n)
     a @ b
-    best = float('inf')
+    best_w = best_c = float('inf')
     for _ in range(reps):
-        t = time.perf_counter(); a @ b; best = min(best, time.perf_counter() - t)
-    return 2 * n ** 3 / best / 1e9
+        w, c = _now(); a @ b; w2, c2 = _now()
+        best_w, best_c = min(best_w, w2 - w), min(best_c, c2 - c)
+    return 2 * n ** 3 / best_w / 1e9, 2 * n ** 3 / best_c / 1e9
 
 
 def child_memory(args):
@@ -91,9 +94,9 @@ def throughput(args):
             if clip is not None: torch.nn.utils.clip_grad_norm_(model.parameters(), clip.max_norm)
             opt.step()
         def run():
-            times, t = [], time.perf_counter()
+            times, t = [], _now()
             for b in dl:                      # rendering of the next batch is inside the step time
-                step(b); now = time.perf_counter(); times.append(now - t); t = now
+                step(b); now = _now(); times.append((now[0] - t[0], now[1] - t[1])); t = now
             return times
         return run, step, dl
 
@@ -101,10 +104,10 @@ def throughput(args):
         "Time between consecutive training steps' ends (rendering, callbacks and all)."
         order = 99
         def __init__(self): self.times = []
-        def before_train(self): self.t = time.perf_counter()
+        def before_train(self): self.t = _now()
         def after_batch(self):
             if self.training:
-                now = time.perf_counter(); self.times.append(now - self.t); self.t = now
+                now = _now(); self.times.append((now[0] - self.t[0], now[1] - self.t[1])); self.t = now
 
     learn, timer = learner(), StepTimer()
     learn.add_cb(timer)
@@ -125,12 +128,15 @@ def throughput(args):
     for k, run in runs.items(): run()                                   # warm-up round, not counted
     for _ in range(args.rounds):
         for k, run in runs.items(): res[k] += run()
-    gflops_peak = max(gflops_peak, matmul_gflops(torch))
+    g2 = matmul_gflops(torch)
+    gflops_peak = (max(gflops_peak[0], g2[0]), max(gflops_peak[1], g2[1]))
     rows = {}
     for k, v in res.items():
-        s = statistics.median(v)
-        rows[k] = dict(step_s=s, img_s=imgs_per_step / s, util=flops / s / 1e9 / gflops_peak)
-    return dict(flops_per_step=flops, imgs_per_step=imgs_per_step, matmul_gflops=gflops_peak, rows=rows,
+        s, c = statistics.median([w for w, _ in v]), statistics.median([c for _, c in v])
+        rows[k] = dict(step_s=s, cpu_s=c, img_s=imgs_per_step / s, util=flops / s / 1e9 / gflops_peak[0],
+                       util_cpu=flops / c / 1e9 / gflops_peak[1])
+    return dict(flops_per_step=flops, imgs_per_step=imgs_per_step, matmul_gflops=gflops_peak[0],
+                matmul_gflops_per_cpu_s=gflops_peak[1], rows=rows,
                 n_steps={k: len(v) for k, v in res.items()})
 
 
@@ -161,9 +167,14 @@ def main():
     lines = [f"Training throughput, {args.model}, TextureSprites centred {args.size} px, batch {args.bs} "
              f"({tp['imgs_per_step']} images/step), Adam, {args.threads} threads, CPU "
              f"({tp['flops_per_step'] / 1e9:.1f} GFLOP per training step; float32 matmul {tp['matmul_gflops']:.1f} GFLOP/s):",
-             '', '| variant | s/step (median) | images/s | vs plain channels-last | FLOP utilisation |', '|---|---|---|---|---|']
+             '', '| variant | s/step (median) | images/s | vs plain channels-last | FLOP utilisation (wall) | CPU s/step | FLOP utilisation (CPU time) | vs plain channels-last (CPU time) |',
+             '|---|---|---|---|---|---|---|---|']
     for k, r in tp['rows'].items():
-        lines.append(f"| {k} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['img_s'] / base['img_s']:.2f} | {100 * r['util']:.0f} % |")
+        lines.append(f"| {k} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['img_s'] / base['img_s']:.2f} | {100 * r['util']:.0f} % "
+                     f"| {r['cpu_s']:.3f} | {100 * r['util_cpu']:.0f} % | {base['cpu_s'] / r['cpu_s']:.2f} |")
+    lines += ['', "FLOP utilisation (wall) = training FLOPs per wall-clock second / matmul GFLOP/s per wall-clock second; "
+              "(CPU time) uses CPU seconds of this process for both, which discounts time lost to other processes "
+              f"(matmul {tp['matmul_gflops_per_cpu_s']:.1f} GFLOP per CPU second)."]
     if mem:
         lines += ['', 'Peak resident memory of a short training run (child process, ru_maxrss):', '']
         lines += [f"- {s} px, batch {args.bs}: {m:.0f} MB" for s, m in mem.items()]

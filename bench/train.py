@@ -8,8 +8,8 @@ Measures, in one process and on the same model, data stream, optimiser and batch
    - a plain PyTorch loop in channels-last memory format,
    - the fastai `Learner` of `pretrain_learner` with all its callbacks (log, NaN guard, clipping,
      step seeding, channels-last on CPU), without the progress bar;
-   rounds of the variants are interleaved and the median step time of each is kept, so that load
-   from other processes hits all variants alike;
+   rounds of the variants are interleaved and the fastest step of each is kept (wall-clock and CPU
+   time of this process), so that load from other processes hits all variants alike;
 2. FLOP utilisation: training FLOPs per step (forward + backward, `torch.utils.flop_counter`) times
    steps/second, over the GFLOP/s of a large float32 matmul measured in the same run, same threads;
 3. peak resident memory (ru_maxrss of a child process) of a short training run at 64 px, batch 64,
@@ -50,7 +50,7 @@ def matmul_gflops(torch, n=2048, reps=6):
 
 def child_memory(args):
     "Run in a child process: a short pretraining fit; prints nothing of interest (the parent reads ru_maxrss)."
-    torch = _setup(args.threads)
+    torch = _setup(int(args.threads.split(',')[-1]))
     from drl_microscopy.learner import pretrain_learner
     learn = pretrain_learner('texture-sprites', args.model, size=args.size, centred=True, bs=args.bs,
                              steps_per_epoch=args.steps, n_valid=args.bs, device='cpu')
@@ -61,7 +61,7 @@ def measure_memory(args, size):
     "Peak RSS (MB) of a child process that trains `args.mem_steps` steps at `size` px."
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     cmd = [sys.executable, __file__, '--child-mem', '--size', str(size), '--bs', str(args.bs), '--steps', str(args.mem_steps),
-           '--threads', str(args.threads), '--model', args.model]
+           '--threads', args.threads.split(',')[-1], '--model', args.model]
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
@@ -69,8 +69,8 @@ def measure_memory(args, size):
     return peak / 1024, before / 1024, time.perf_counter() - t
 
 
-def throughput(args):
-    torch = _setup(args.threads)
+def throughput(args, threads):
+    torch = _setup(threads)
     from torch.utils.flop_counter import FlopCounterMode
     from fastai.callback.core import Callback
     from drl_microscopy.learner import pretrain_learner
@@ -132,7 +132,8 @@ def throughput(args):
     gflops_peak = (max(gflops_peak[0], g2[0]), max(gflops_peak[1], g2[1]))
     rows = {}
     for k, v in res.items():
-        s, c = statistics.median([w for w, _ in v]), statistics.median([c for _, c in v])
+        # the fastest step of each variant: on a shared machine, slower steps measure the other jobs
+        s, c = min(w for w, _ in v), min(c for _, c in v)
         rows[k] = dict(step_s=s, cpu_s=c, img_s=imgs_per_step / s, util=flops / s / 1e9 / gflops_peak[0],
                        util_cpu=flops / c / 1e9 / gflops_peak[1])
     return dict(flops_per_step=flops, imgs_per_step=imgs_per_step, matmul_gflops=gflops_peak[0],
@@ -145,7 +146,7 @@ def main():
     ap.add_argument('--size', type=int, default=64)
     ap.add_argument('--bs', type=int, default=64, help='images (or pairs) per batch')
     ap.add_argument('--model', default='ada-gvae')
-    ap.add_argument('--threads', type=int, default=2)
+    ap.add_argument('--threads', default='1,2', help="thread counts to measure, e.g. '2' or '1,2'")
     ap.add_argument('--steps', type=int, default=3, help='steps per round and variant')
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--mem-sizes', default='64,224', help="sizes for the peak-memory runs ('' to skip)")
@@ -158,31 +159,35 @@ def main():
     cmd = 'python bench/train.py ' + ' '.join(sys.argv[1:])
     load = os.getloadavg()
     t0 = time.perf_counter()
-    tp = throughput(args)
+    lines = []
+    for th in [int(x) for x in args.threads.split(',')]:
+        tp = throughput(args, th)
+        base = tp['rows']['plain channels-last']
+        lines += [f"**{th} thread{'s' if th > 1 else ''}** — {args.model}, TextureSprites centred {args.size} px, batch {args.bs} "
+                  f"({tp['imgs_per_step']} images/step), Adam, CPU; {tp['flops_per_step'] / 1e9:.1f} GFLOP per training step; "
+                  f"float32 2048² matmul {tp['matmul_gflops']:.1f} GFLOP/s wall, {tp['matmul_gflops_per_cpu_s']:.1f} GFLOP per CPU second.",
+                  '', '| variant | wall s/step | images/s (wall) | vs plain channels-last (wall) | FLOP util. (wall) | CPU s/step | vs plain channels-last (CPU) | FLOP util. (CPU time) |',
+                  '|---|---|---|---|---|---|---|---|']
+        for k, r in tp['rows'].items():
+            lines.append(f"| {k} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['img_s'] / base['img_s']:.2f} | {100 * r['util']:.0f} % "
+                         f"| {r['cpu_s']:.3f} | {base['cpu_s'] / r['cpu_s']:.2f} | {100 * r['util_cpu']:.0f} % |")
+        lines.append('')
+        print(json.dumps(tp, indent=1, default=float))
     mem = {}
     for s in [int(x) for x in args.mem_sizes.split(',') if x]:
         mem[s] = measure_memory(args, s)[0]
     load_after = os.getloadavg()
-    base = tp['rows']['plain channels-last']
-    lines = [f"Training throughput, {args.model}, TextureSprites centred {args.size} px, batch {args.bs} "
-             f"({tp['imgs_per_step']} images/step), Adam, {args.threads} threads, CPU "
-             f"({tp['flops_per_step'] / 1e9:.1f} GFLOP per training step; float32 matmul {tp['matmul_gflops']:.1f} GFLOP/s):",
-             '', '| variant | s/step (median) | images/s | vs plain channels-last | FLOP utilisation (wall) | CPU s/step | FLOP utilisation (CPU time) | vs plain channels-last (CPU time) |',
-             '|---|---|---|---|---|---|---|---|']
-    for k, r in tp['rows'].items():
-        lines.append(f"| {k} | {r['step_s']:.3f} | {r['img_s']:.1f} | {r['img_s'] / base['img_s']:.2f} | {100 * r['util']:.0f} % "
-                     f"| {r['cpu_s']:.3f} | {100 * r['util_cpu']:.0f} % | {base['cpu_s'] / r['cpu_s']:.2f} |")
-    lines += ['', "FLOP utilisation (wall) = training FLOPs per wall-clock second / matmul GFLOP/s per wall-clock second; "
-              "(CPU time) uses CPU seconds of this process for both, which discounts time lost to other processes "
-              f"(matmul {tp['matmul_gflops_per_cpu_s']:.1f} GFLOP per CPU second)."]
+    lines += ["Fastest step of each variant over the timed rounds (rounds of the variants interleaved; rendering included). FLOP util. (wall) = "
+              "training FLOPs per wall-clock second / matmul FLOPs per wall-clock second; (CPU time) uses this process's CPU "
+              "seconds for both, which discounts time lost to other processes (but counts threads spinning while they wait)."]
     if mem:
-        lines += ['', 'Peak resident memory of a short training run (child process, ru_maxrss):', '']
+        lines += ['', f"Peak resident memory of a short training run ({args.mem_steps} steps + validation, child process, ru_maxrss, "
+                  f"{args.threads.split(',')[-1]} threads):", '']
         lines += [f"- {s} px, batch {args.bs}: {m:.0f} MB" for s, m in mem.items()]
-    lines += ['', f"Load average before/after: {load[0]:.1f} / {load_after[0]:.1f} (2 shared cores); "
+    lines += ['', f"Load average before/after: {load[0]:.1f} / {load_after[0]:.1f} on 2 cores shared with other jobs; "
               f"wall time {time.perf_counter() - t0:.0f} s."]
     text = '\n'.join(lines)
     print(text)
-    print(json.dumps(tp, indent=1, default=float))
     if args.write:
         path = ROOT / 'bench' / 'RESULTS.md'
         old = path.read_text() if path.exists() else '# Benchmark results\n'

@@ -17,6 +17,11 @@ from fastai.callback.core import Callback, CancelFitException
 from fastai.callback.training import GradientClip, BnFreeze
 from fastai.callback.progress import ProgressCallback
 from fastai.callback.channelslast import ChannelsLast
+from fastai.callback.fp16 import MixedPrecision, AMPMode
+from fastai.torch_core import rank_distrib, num_distrib, distrib_barrier
+from fastai.distributed import DistributedTrainer
+from torch.amp import GradScaler
+from torch.nn.parallel import DistributedDataParallel
 from fastai.optimizer import OptimWrapper
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
@@ -28,9 +33,9 @@ from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAEL
 
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'LossSchedule', 'StepSeed', 'TrainingLog', 'NaNGuard', 'FactorVAECallback',
-           'FeatureInputs', 'latest_checkpoint', 'Checkpoint', 'adam', 'adamw', 'pretrain_learner', 'encode', 'Bundle',
-           'save_bundle', 'load_bundle', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder',
-           'finetune_learner']
+           'FeatureInputs', 'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam', 'adamw', 'pretrain_learner',
+           'encode', 'Bundle', 'save_bundle', 'load_bundle', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims',
+           'freeze_encoder', 'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #a0f6841f
 class LossSchedule(Callback):
@@ -43,8 +48,8 @@ class StepSeed(Callback):
     "Seed torch's RNG from `(seed, step)` before each training step, so the sampling noise of a step never depends on what ran before it."
     order = -4
     def __init__(self, seed:int=0): self.seed = seed
-    def before_batch(self):
-        if self.training: torch.manual_seed(_seed_for(self.seed, 2, self.learn.train_iter))
+    def before_batch(self):   # process r of W: draw number t·W + r (one process: t), so processes never share noise
+        if self.training: torch.manual_seed(_seed_for(self.seed, 2, self.learn.train_iter * max(1, num_distrib()) + rank_distrib()))
 
 # %% ../nbs/05_learner.ipynb #e3ca39fe
 def _active_threshold(): return 0.01
@@ -154,6 +159,32 @@ class FeatureInputs(Callback):
         self.learn.xb = (f, *self.learn.xb[1:])
         self.learn.yb = (f, *self.learn.yb[1:])
 
+# %% ../nbs/05_learner.ipynb #e3026f2b
+class VAEMixedPrecision(MixedPrecision):
+    "fastai's `MixedPrecision` for VAE outputs: autocast on the model's device (bf16 also on the CPU), the loss in float32."
+    def before_fit(self):
+        dev = next(self.learn.model.parameters()).device.type
+        if self.amp_mode == AMPMode.FP16 and dev != 'cuda':
+            raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (the model is on {dev}); use mixed_precision='bf16' on the CPU")
+        if self.amp_mode == AMPMode.BF16 and dev == 'cuda' and not torch.cuda.is_bf16_supported():
+            raise DrlmError("this GPU does not support bf16; use mixed_precision='fp16'")
+        dtype = torch.float16 if self.amp_mode == AMPMode.FP16 else torch.bfloat16
+        self.kwargs['enabled'] = dtype == torch.float16       # a gradient scaler only for fp16
+        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=dtype), GradScaler(dev, **self.kwargs), []
+
+    def after_pred(self):
+        p = self.learn.pred
+        f = lambda o: o.float() if torch.is_tensor(o) and o.is_floating_point() else o
+        self.learn.pred = p._make(f(o) for o in p) if hasattr(p, '_make') else f(p)
+        self.autocast.__exit__(None, None, None)
+
+    def after_loss(self): pass                                # the autocast already ended in `after_pred`
+
+def _mixed_precision(mode)->str|None:
+    if mode in (None, 'no', False): return None
+    if mode not in ('fp16', 'bf16'): raise DrlmError(f"unknown mixed_precision {mode!r}: use 'bf16', 'fp16' or None ('no')")
+    return mode
+
 # %% ../nbs/05_learner.ipynb #0ea4b2c6
 _CKPT_RE = re.compile(r'ckpt-(\d+)\.pt$')
 
@@ -169,6 +200,10 @@ def _set_rng_state(st:dict):
     random.setstate((3, tuple(st['python']), st['python_pos']))
     np.random.set_state(('MT19937', st['numpy_key'].numpy().astype(np.uint32), st['numpy_pos'], *st['numpy_gauss']))
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
+
+def _bare(model:nn.Module)->nn.Module:
+    "The module inside a `DistributedDataParallel` / `DataParallel` wrapper (fastai's `DistributedTrainer` wraps the model during `fit`)."
+    return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
 def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     "The newest `ckpt-<step>.pt` in `folder` and its step, or `(None, 0)`."
@@ -196,16 +231,17 @@ class Checkpoint(Callback):
         learn = self.learn
         if not all(torch.isfinite(p).all() for p in learn.model.parameters()): return None
         step = learn.train_iter
-        state = dict(step=step, epoch=learn.epoch, model=learn.model.state_dict(),
+        state = dict(step=step, epoch=learn.epoch, model=_bare(learn.model).state_dict(),
                      opt=learn.opt.state_dict() if learn.opt is not None else None,
                      loss=learn.loss_func.state_dict() if isinstance(learn.loss_func, nn.Module) else None,
                      data_step=getattr(learn.dls.train, 'step', None), rng=_rng_state(),
                      callbacks={k: cb.state_dict() for k, cb in self._stateful_cbs().items()})
         path = self.folder / f'ckpt-{step:08d}.pt'
-        with atomic_open(path, 'wb') as f: torch.save(state, f)
+        if rank_distrib() == 0:            # in a multi-process run the processes hold the same weights: only the first writes
+            with atomic_open(path, 'wb') as f: torch.save(state, f)
+            for p in sorted(self.folder.glob('ckpt-*.pt'))[:-self.keep]:
+                if p != path: p.unlink(missing_ok=True)
         self.last_path, self.last_step = path, step
-        for p in sorted(self.folder.glob('ckpt-*.pt'))[:-self.keep]:
-            if p != path: p.unlink(missing_ok=True)
         return path
 
     def load(self, path:str|Path):
@@ -213,7 +249,7 @@ class Checkpoint(Callback):
         learn, path = self.learn, Path(path)
         try: state = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as e: raise DrlmError(f"cannot read checkpoint {path}: {e}") from e
-        learn.model.load_state_dict(state['model'])
+        _bare(learn.model).load_state_dict(state['model'])
         if learn.opt is None: learn.create_opt()
         lr = learn.opt.hypers[-1]['lr']                      # the lr asked for now wins over the saved one
         if state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
@@ -227,7 +263,7 @@ class Checkpoint(Callback):
         self.last_path, self.last_step = path, state['step']
 
     def before_fit(self):
-        self.folder.mkdir(parents=True, exist_ok=True)
+        if rank_distrib() == 0: self.folder.mkdir(parents=True, exist_ok=True)
         if self.resume:
             path, _ = latest_checkpoint(self.folder)
             if path is not None: self.load(path)
@@ -283,14 +319,17 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
                      channels_last:bool|None=None, # channels-last memory format (None: on for a ConvVAE on the CPU)
                      features=None, # a callable images -> feature vectors (N, F) in [0, 1] (frozen backbone Φ): train an MLPVAE on them
                      hidden:int=512, # MLPVAE hidden width (with `features`)
+                     mixed_precision:str|None=None, # 'bf16' or 'fp16' automatic mixed precision (`VAEMixedPrecision`; fp16 on a GPU only); None: float32
                      **kwargs, # more arguments of the loss (gamma, c_max, lambda_od, ...)
                     )->Learner:
     "A fastai `Learner` that pretrains a VAE-family model on a synthetic source."
     if model not in VAE_METHODS: raise DrlmError(f"unknown model {model!r}: use one of {', '.join(VAE_METHODS)}")
     spec = VAE_METHODS[model]
     weak = spec.get('weak', False)
+    mixed_precision = _mixed_precision(mixed_precision)
     set_seed(seed)
     dev = default_device(device)
+    if mixed_precision == 'fp16' and dev.type != 'cuda': raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (device {dev}); use mixed_precision='bf16' on the CPU")
     dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
                             device=dev, size=size, centred=centred, total_steps=total_steps)
     r = dls.renderer
@@ -309,6 +348,7 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
     if features is not None: cb_list.append(FeatureInputs(features))
     if channels_last is None: channels_last = dev.type == 'cpu' and isinstance(vae, ConvVAE)
     if channels_last: cb_list.append(ChannelsLast())
+    if mixed_precision: cb_list.append(VAEMixedPrecision(mixed_precision))
     learn = Learner(dls, net, loss_func=loss, opt_func=adam, lr=lr, cbs=cb_list + list(cbs or []))
     src = _source_info(r)
     names = src['factor_names'] if (weak and aggregator == 'labels') else None
@@ -318,7 +358,7 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
                     warmup_steps=warmup_steps, seed=seed, k=k if weak else None, recon=recon, clip=clip,
                     input='images' if features is None else 'features',
                     features=None if features is None else (getattr(features, 'config', None) or repr(features)),
-                    loss_kwargs={kk: v for kk, v in kwargs.items()}),
+                    loss_kwargs={kk: v for kk, v in kwargs.items()}, mixed_precision=mixed_precision),
         factor_names=names, source=src)
     return learn
 
@@ -491,10 +531,15 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
              checkpoint_every:int|None=None, # steps between checkpoints (None: max(steps_per_epoch, steps // 20))
              recon:str='bernoulli', # reconstruction term
              progress:bool=True, # show fastai's progress bar and epoch table
+             mixed_precision:str|None=None, # 'bf16' or 'fp16' (GPU) automatic mixed precision; None: float32
+             cbs=None, # more callbacks (e.g. fastai's `DistributedTrainer`: see `distributed.distributed_pretrain`)
              **kwargs, # more arguments of the loss (gamma, c_max, ...)
             )->Path:
     "Pretrain a source model on a synthetic source into run folder `out`; returns the folder."
     if not isinstance(steps, int) or steps < 1: raise DrlmError(f"steps must be a positive integer, got {steps!r}")
+    if num_distrib() > 1 and not any(isinstance(cb, DistributedTrainer) for cb in cbs or []):
+        raise DrlmError(f"this process is one of {num_distrib()} (WORLD_SIZE): run drl_microscopy.distributed.distributed_pretrain, "
+                        "which shares the work between them, rather than pretrain")
     out = Path(out)
     old = load_json(out/'config.json') if resume and (out/'config.json').exists() else None
     if old is not None:      # settings left to their default keep the values the run started with
@@ -507,13 +552,17 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
     src_name = source if isinstance(source, str) else getattr(source, 'name', type(source).__name__)
     cfg = dict(source=src_name, model=model, aggregator=aggregator, beta=beta, latent=latent, size=size, seed=seed, bs=bs,
                lr=lr, centred=centred, arch=arch, k=k, threshold=threshold, warmup_steps=warmup, steps_per_epoch=spe,
-               checkpoint_every=every, recon=recon, loss_kwargs=_plain(kwargs), steps=steps)
+               checkpoint_every=every, recon=recon, loss_kwargs=_plain(kwargs), steps=steps,
+               mixed_precision=_mixed_precision(mixed_precision), processes=max(1, num_distrib()))
     if old is not None:
         diff = {kk: (old.get(kk), cfg[kk]) for kk in _RUN_KEYS if old.get(kk) != _plain(cfg[kk])}
         if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
                                  ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
-    out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
-    save_json(out/'config.json', cfg)
+    rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
+    if rank0:
+        out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
+        save_json(out/'config.json', cfg)
+    distrib_barrier()                        # the other processes wait until the folder is ready
     ckdir = out/'checkpoints'
     done = latest_checkpoint(ckdir)[1] if resume else 0
     if isinstance(source, str):
@@ -522,17 +571,20 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
     if centred and hasattr(source, 'centred'): source = source.centred()
     ck = Checkpoint(ckdir, every=every, resume=resume)
     learn = pretrain_learner(source, model, beta=beta, latent=latent, bs=bs, aggregator=aggregator, arch=arch, lr=lr,
-                             warmup_steps=warmup, steps_per_epoch=spe, seed=seed, device=device, cbs=[ck], size=size,
-                             k=k, threshold=threshold, total_steps=steps, recon=recon, **kwargs)
+                             warmup_steps=warmup, steps_per_epoch=spe, seed=seed, device=device, size=size,
+                             k=k, threshold=threshold, total_steps=steps, recon=recon, mixed_precision=mixed_precision,
+                             cbs=[ck, *(cbs or [])], **kwargs)
     try:
         if done < steps:
             epochs = math.ceil(steps / spe) - done // spe
-            if progress: learn.fit(epochs)
+            if progress and rank0: learn.fit(epochs)
             else:
                 with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
         else: ck.load(latest_checkpoint(ckdir)[0])          # nothing left to train: rewrite the outputs
     finally:                                                # a diverged or interrupted run still leaves its history
-        with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
+        if rank0:
+            with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
+    if not rank0: return out
     learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter)))
     import matplotlib.pyplot as plt
     fig = plot_traversals(learn.model, names=learn.bundle_info['factor_names'])

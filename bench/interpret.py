@@ -1,0 +1,162 @@
+#!/usr/bin/env python3
+"""Morphology meaning of the named latent dims (issue 6): does the dim named `scale` measure object size?
+
+    python bench/interpret.py --source-bundle RUN/bundle.pt --transfer runs/bench_transfer --record
+
+1. **Synthetic, truth known.** For a source bundle (TextureSprites, factor `scale` known) and for the fine-tuned bundle
+   of the `vacuoles` target preset (cell size known): encode `--n` rendered images, measure each object's area with
+   `interpret.measure_morphology` (Otsu segmentation, scikit-image `regionprops`), and correlate every named dim with
+   the area (`interpret.correlate`, Pearson with a 95 % CI). Then step the `scale` dim in a traversal (offsets
+   −2…+2 around the codes of `--starts` images and the prior mean), decode, measure the area of each decoded image,
+   and count the starts whose area changes monotonically along the dim (Spearman ρ = ±1 over the 9 steps).
+2. **Real data.** For the transfer runs of `bench/transfer.py` (`pbc`, `ndsb`): the fine-tuned codes of the test
+   split (seed 0) against the morphology of the same images (the run's `morphology.csv`): the full Pearson table
+   dims × measurements, and the best |r| with area (the paper: 0.86 between its scale factor and area on Lensless).
+Targets: |r(scale, area)| ≥ 0.8 on the synthetic sets, a monotonic area along the `scale` traversal.
+"""
+import argparse, datetime, json, os, re, sys, time
+from pathlib import Path
+import numpy as np, pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+FEATURES = ['area', 'perimeter', 'eccentricity', 'solidity', 'major_axis_length', 'minor_axis_length', 'glcm_contrast']
+STEPS = np.linspace(-2, 2, 9).astype(np.float32)
+
+
+def scale_check(bundle_path, target, n, starts, seed=0):
+    "Correlation of every dim with the measured area on rendered images, and the area along the `scale` traversal."
+    import torch
+    from scipy import stats
+    from drl_microscopy import interpret as I
+    from drl_microscopy.learner import load_bundle, encode
+    from drl_microscopy.synth import TextureSprites, target_preset
+    b = load_bundle(bundle_path, device='cpu')
+    names = I.bundle_dim_names(b)
+    if target == 'texture-sprites':
+        r = TextureSprites(int(b.config.get('size', 64))).centred()
+        f = r.space.sample_factors(n, seed=seed)
+        x = r.render(f, seed=seed)
+        truth_name = 'scale'
+        truth = np.asarray(f[:, list(r.space.names).index('scale')], float)
+    else:
+        t = target_preset(target)
+        x, y, f = t.sample(n, seed=seed)
+        truth_name = 'cell_size'
+        truth = np.asarray(f[:, list(t.space.names).index('cell_size')], float)
+    z = encode(b, x)[0].numpy()
+    morph = I.measure_morphology(x)
+    corr = I.correlate(pd.DataFrame(z, columns=names), morph=morph, features=['area'])
+    pear = corr['table'][(corr['table'].method == 'pearson')].set_index('dim')
+    best = pear.r.abs().idxmax()
+    out = dict(target=target, bundle=str(bundle_path), n=n, dim_names=names, truth=truth_name,
+               r_truth_area=float(stats.pearsonr(truth, morph.area.fillna(0))[0]),
+               r_area={d: round(float(v), 4) for d, v in pear.r.items()},
+               ci_area={d: [round(float(a), 4), round(float(c), 4)] for d, a, c in zip(pear.index, pear.ci_low, pear.ci_high)},
+               best_dim=best, best_r=float(pear.r[best]))
+    if 'scale' in names:
+        j = names.index('scale')
+        out['r_scale_area'] = float(pear.r['scale'])
+        out['r_scale_truth'] = float(stats.pearsonr(z[:, j], truth)[0])
+        z0s = [np.zeros(z.shape[1], np.float32)] + [z[i] for i in range(starts)]
+        rhos, areas = [], []
+        for z0 in z0s:
+            imgs = I.traverse(b, z0, dims='scale', values=STEPS, relative=True)[0]
+            a = I.measure_morphology(imgs.clamp(0, 1)).area.to_numpy(float)
+            areas.append(a.tolist())
+            rhos.append(float(stats.spearmanr(STEPS, np.nan_to_num(a))[0]) if np.ptp(np.nan_to_num(a)) > 0 else 0.0)
+        sign = np.sign(np.median(rhos)) or 1.0
+        out.update(traversal_starts=len(z0s), traversal_rho=rhos, traversal_monotonic=int(sum(abs(r - sign) < 1e-9 for r in rhos)),
+                   traversal_area_prior=areas[0], traversal_mean_rho=float(np.mean(rhos)))
+    return out
+
+
+def real_table(run):
+    "Pearson/Spearman of the fine-tuned test codes (seed 0) with the morphology of the same test images."
+    from drl_microscopy import interpret as I
+    run = Path(run)
+    res = json.loads((run / 'results.json').read_text())
+    names = res['dim_names']['drl-transfer']
+    z = np.load(run / 'seed0' / 'codes.npz')['drl-transfer_test']
+    morph = pd.read_csv(run / 'morphology.csv')
+    morph = morph[morph.split == 'test'].reset_index(drop=True)
+    feats = [c for c in FEATURES if c in morph.columns] + [c for c in morph.columns if c.startswith('mean_')]
+    corr = I.correlate(pd.DataFrame(z, columns=names), morph=morph, features=feats)
+    t = corr['table']
+    area = t[(t.feature == 'area') & (t.method == 'pearson')].set_index('dim')
+    best = area.r.abs().idxmax()
+    return dict(run=str(run), label=res['target'].get('name', run.name), n=int(len(z)), features=feats, dims=list(corr['pearson'].index),
+                pearson=corr['pearson'].round(3).to_dict(orient='index'), spearman_area=corr['spearman']['area'].round(3).to_dict(),
+                best_dim=best, best_r=float(area.r[best]), best_ci=[float(area.ci_low[best]), float(area.ci_high[best])],
+                scale_r=float(area.r['scale']) if 'scale' in area.index else None)
+
+
+def record(res):
+    p = ROOT / 'bench' / 'RESULTS.md'
+    text = p.read_text()
+    L = ['## Interpretation: named dims against morphology (`bench/interpret.py`)', '',
+         f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores).", '',
+         'Synthetic sets (truth known): Pearson r of each named dim with the measured object area (Otsu + `regionprops`) '
+         'on rendered images, and the `scale` traversal (9 offsets −2…+2 around the prior mean and the codes of sample '
+         'images; area measured on each decoded image). Target: |r(scale, area)| ≥ 0.8 and a monotonic area along the traversal.', '',
+         '| set | bundle | images | r(true size, area) | r(scale dim, area) [95 % CI] | r(scale dim, true size) | best dim for area (r) | traversal starts with monotonic area | mean Spearman ρ | target |',
+         '|---|---|---|---|---|---|---|---|---|---|']
+    for s in res['synthetic']:
+        if 'r_scale_area' not in s: L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | no dim named scale | — | {s['best_dim']} ({s['best_r']:.3f}) | — | — | — |"); continue
+        ci = s['ci_area']['scale']
+        ok = abs(s['r_scale_area']) >= 0.8 and s['traversal_monotonic'] == s['traversal_starts']
+        L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | {s['r_scale_area']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] | "
+                 f"{s['r_scale_truth']:.3f} | {s['best_dim']} ({s['best_r']:.3f}) | {s['traversal_monotonic']} of {s['traversal_starts']} | "
+                 f"{s['traversal_mean_rho']:.3f} | {'met' if ok else 'missed'} |")
+    for s in res['synthetic']:
+        if 'traversal_area_prior' in s:
+            L.append(f"\n{s['target']}: area (px) of the decoded images along `scale` from the prior mean: "
+                     + ', '.join(f'{a:.0f}' for a in s['traversal_area_prior']) + '.')
+    for r in res['real']:
+        L += ['', f"**{r['label']}** (`{r['run']}`, test split, {r['n']} images, fine-tuned codes of seed 0): best |r| with area: "
+              f"**{r['best_dim']} r = {r['best_r']:.3f}** [{r['best_ci'][0]:.3f}, {r['best_ci'][1]:.3f}]"
+              + (f"; the dim named scale: r = {r['scale_r']:.3f}" if r['scale_r'] is not None else '') + " (the paper's bar: 0.86 on Lensless plankton).", '',
+              'Pearson r, dims × measurements:', '',
+              '| dim | ' + ' | '.join(r['features']) + ' |', '|---' * (len(r['features']) + 1) + '|']
+        for d in r['dims']:
+            L.append(f'| {d} | ' + ' | '.join(f"{r['pearson'][d][f]:.3f}" if r['pearson'][d][f] == r['pearson'][d][f] else '—' for f in r['features']) + ' |')
+    if res.get('notes'): L += ['', 'Notes:', ''] + [f'- {n}' for n in res['notes']]
+    block = '<!-- interpret:start -->\n' + '\n'.join(L) + '\n<!-- interpret:end -->'
+    if '<!-- interpret:start -->' in text: text = re.sub(r'<!-- interpret:start -->.*?<!-- interpret:end -->', lambda m: block, text, flags=re.S)
+    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
+    p.write_text(text)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--source-bundle', default='', help='a pretrained source bundle (TextureSprites) to check')
+    ap.add_argument('--transfer', default='runs/bench_transfer', help='folder of the bench/transfer.py runs')
+    ap.add_argument('--real', default='pbc,ndsb', help='transfer runs of real sets to tabulate')
+    ap.add_argument('--n', type=int, default=1000, help='rendered images per synthetic set')
+    ap.add_argument('--starts', type=int, default=15, help='sample images whose codes start a traversal (plus the prior mean)')
+    ap.add_argument('--out', default='runs/bench_interpret.json', help='JSON of the results')
+    ap.add_argument('--from-json', default='', help='record an earlier run')
+    ap.add_argument('--notes', default='', help='a text file of hand-written notes (paragraphs) for the section')
+    ap.add_argument('--record', action='store_true', help='rewrite the interpret section of bench/RESULTS.md')
+    args = ap.parse_args()
+    if args.from_json: res = json.loads(Path(args.from_json).read_text())
+    else:
+        import torch; torch.set_num_threads(2)
+        t0 = time.perf_counter()
+        res = dict(date=datetime.date.today().isoformat(), cmd='python ' + ' '.join([sys.argv[0]] + sys.argv[1:]), synthetic=[], real=[])
+        if args.source_bundle: res['synthetic'].append(scale_check(args.source_bundle, 'texture-sprites', args.n, args.starts))
+        vac = Path(args.transfer) / 'vacuoles' / 'seed0' / 'finetune.pt'
+        if vac.exists(): res['synthetic'].append(scale_check(vac, 'vacuoles', args.n, args.starts))
+        for name in [s for s in args.real.split(',') if s]:
+            if (Path(args.transfer) / name / 'results.json').exists(): res['real'].append(real_table(Path(args.transfer) / name))
+        res['wall_s'] = time.perf_counter() - t0
+        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.out).write_text(json.dumps(res, indent=1, default=str))
+    if args.notes: res['notes'] = [n.replace('\n', ' ').strip() for n in Path(args.notes).read_text().split('\n\n') if n.strip()]
+    print(json.dumps({k: v for k, v in res.items() if k != 'real'}, indent=1, default=str)[:3000])
+    for r in res['real']: print(r['label'], r['best_dim'], r['best_r'], r['scale_r'])
+    if args.record: record(res)
+
+
+if __name__ == '__main__':
+    main()

@@ -95,7 +95,8 @@ def record(res):
     p = ROOT / 'bench' / 'RESULTS.md'
     text = p.read_text()
     L = ['## Interpretation: named dims against morphology (`bench/interpret.py`)', '',
-         f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores).", '',
+         f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores)"
+         + (f"; recorded with `python bench/interpret.py --from-json {res['recorded_from']} --notes … --record`." if res.get('recorded_from') else '.'), '',
          'Synthetic sets (truth known): Pearson r of each named dim with the measured object area (Otsu + `regionprops`) '
          'on rendered images, and the `scale` traversal (9 offsets −2…+2 around the prior mean and the codes of sample '
          'images; area measured on each decoded image). Target: |r(scale, area)| ≥ 0.8 and a monotonic area along the traversal.', '',
@@ -139,7 +140,7 @@ def main():
     ap.add_argument('--notes', default='', help='a text file of hand-written notes (paragraphs) for the section')
     ap.add_argument('--record', action='store_true', help='rewrite the interpret section of bench/RESULTS.md')
     args = ap.parse_args()
-    if args.from_json: res = json.loads(Path(args.from_json).read_text())
+    if args.from_json: res = dict(json.loads(Path(args.from_json).read_text()), recorded_from=args.from_json)
     else:
         import torch; torch.set_num_threads(2)
         t0 = time.perf_counter()

@@ -112,7 +112,9 @@ def main():
              f"{res.get('n_train', '—')} / {res.get('n_test', '—')} | {acc or '—'} |", '',
              'The measured bound: `ImageFiles` decodes one file at a time and keeps the image at the model size only '
              '(48 KiB per image at 64 px, float32), so memory grows with the number of images, not their resolution; '
-             'torch, fastai and the models take about 1.5 GB before any image.']
+             'torch, fastai and the models take about 1.5 GB before any image. Peak RSS can exceed the cgroup peak: RSS also '
+             'counts shared library pages that other processes had already brought into the page cache, which the cgroup does '
+             'not charge to this run; what the run allocates (tensors, heap) and the files it reads are charged.']
         block = '<!-- lazy:start -->\n' + '\n'.join(L) + '\n<!-- lazy:end -->'
         if '<!-- lazy:start -->' in text: text = re.sub(r'<!-- lazy:start -->.*?<!-- lazy:end -->', lambda m: block, text, flags=re.S)
         else: text = text.rstrip('\n') + '\n\n' + block + '\n'

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """One quick fine-tuning probe on PBC (issue 5): does more fine-tuning, or a higher learning rate, help DRL transfer?
 
-    python bench/transfer_probe.py EPOCHS LR TAG      # e.g. 8 1e-3 e8_lr1e-3; needs runs/bench_transfer/pretrain
+    python bench/transfer_probe.py EPOCHS LR TAG [TARGET]   # e.g. 8 1e-3 e8_lr1e-3; needs runs/bench_transfer/pretrain
 
 The same source model and split as `bench/transfer.py` (pbc_blood_cells, 120 images per class, seed 0), one seed,
 the no-fine-tuning baseline only; prints balanced accuracy of GBT and MLP and OMES of the fine-tuned model.
@@ -10,8 +10,9 @@ import sys, json, time, torch
 torch.set_num_threads(2)
 from drl_microscopy import pipeline
 ep, lr, tag = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
+target = sys.argv[4] if len(sys.argv) > 4 else 'pbc_blood_cells'
 t = time.time()
-out = pipeline.transfer('runs/bench_transfer/pretrain', target='pbc_blood_cells', out=f'runs/probe/{tag}', epochs=ep, lr=lr, seeds=1,
+out = pipeline.transfer('runs/bench_transfer/pretrain', target=target, out=f'runs/probe/{tag}', epochs=ep, lr=lr, seeds=1,
                         baselines='no-finetune', classifiers='gbt,mlp', held_out='', metrics='omes', metrics_n=2000, max_per_class=120,
                         mlp_max_iter=1000, quiet=True, force=True)
 r = json.load(open(out/'results.json'))

@@ -14,8 +14,9 @@ Quality: each `--quality` entry `model:lr` trains with `learner.pretrain` on the
 (steps calibrated from the float32 throughput, the models running side by side in their own processes), then is scored
 by `metrics.evaluate` on 10,000 images (the bar: OMES ≥ 0.7, DCI-D ≥ 0.6, MIG ≥ 0.3).
 """
-import argparse, datetime, json, os, platform, re, subprocess, sys, time
+import argparse, datetime, json, os, platform, subprocess, sys, time
 from pathlib import Path
+from results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -102,8 +103,6 @@ def measure(args):
 
 
 def record(res):
-    p = ROOT / 'bench' / 'RESULTS.md'
-    text = p.read_text()
     L = ['## GPU (`bench/gpu.py`)', '',
          f"Run {res['date']} with `{res['cmd']}` on the lent device machine: {res['gpu']}, torch {res['torch']}, "
          f"Python {res['python']}, {res['cores']} CPU cores (the CPU baseline uses {res['cpu_threads']} torch threads); "
@@ -128,10 +127,7 @@ def record(res):
                      f"{s['dci_completeness']:.3f} | {s['dci_informativeness']:.3f} | {s['sap']:.3f} | {s['modularity']:.3f} | {'met' if met else 'missed'} |")
         L += [''] + [f"- {q['model']} lr {q['lr']}, {q['steps']:,} steps (`{q.get('cmd', res['cmd'])}`): OMES association {q.get('association')}" for q in res['quality'] if 'failed' not in q]
     if res.get('notes'): L += ['', 'Notes:', ''] + [f'- {n}' for n in res['notes']]
-    block = '<!-- gpu:start -->\n' + '\n'.join(L) + '\n<!-- gpu:end -->'
-    if '<!-- gpu:start -->' in text: text = re.sub(r'<!-- gpu:start -->.*?<!-- gpu:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    p.write_text(text)
+    write_section('gpu', L)
 
 
 def main():

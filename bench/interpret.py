@@ -14,8 +14,9 @@
    dims × measurements, and the best |r| with area (the paper: 0.86 between its scale factor and area on Lensless).
 Targets: |r(scale, area)| ≥ 0.8 on the synthetic sets, a monotonic area along the `scale` traversal.
 """
-import argparse, datetime, json, os, re, sys, time
+import argparse, datetime, json, os, sys, time
 from pathlib import Path
+from results_md import write_section
 import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -92,8 +93,6 @@ def real_table(run):
 
 
 def record(res):
-    p = ROOT / 'bench' / 'RESULTS.md'
-    text = p.read_text()
     L = ['## Interpretation: named dims against morphology (`bench/interpret.py`)', '',
          f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores)"
          + (f"; recorded with `python bench/interpret.py --from-json {res['recorded_from']} --notes … --record`." if res.get('recorded_from') else '.'), '',
@@ -122,10 +121,7 @@ def record(res):
         for d in r['dims']:
             L.append(f'| {d} | ' + ' | '.join(f"{r['pearson'][d][f]:.3f}" if r['pearson'][d][f] == r['pearson'][d][f] else '—' for f in r['features']) + ' |')
     if res.get('notes'): L += ['', 'Notes:', ''] + [f'- {n}' for n in res['notes']]
-    block = '<!-- interpret:start -->\n' + '\n'.join(L) + '\n<!-- interpret:end -->'
-    if '<!-- interpret:start -->' in text: text = re.sub(r'<!-- interpret:start -->.*?<!-- interpret:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    p.write_text(text)
+    write_section('interpret', L)
 
 
 def main():

@@ -14,8 +14,9 @@ Why it can work: `data.ImageFiles` decodes one file at a time and keeps only the
 is that tensor: about 21,000 images per GiB at 64 px beyond the ~1.5 GB the process needs for torch, fastai and the
 models; larger sets need a feature model (`--backbone`), whose features are memory-mapped from the cache.
 """
-import argparse, datetime, json, os, re, shutil, subprocess, sys, time
+import argparse, datetime, json, os, shutil, subprocess, sys, time
 from pathlib import Path
+from results_md import write_section
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -97,8 +98,6 @@ def main():
         res['acc'] = {f'{m}/{c}': v for m, d in r['accuracy'].items() for c, v in d.items()}
     print(json.dumps(res, indent=1))
     if args.record:
-        p = ROOT / 'bench' / 'RESULTS.md'
-        text = p.read_text()
         ok = res['exit'] == 0
         acc = ', '.join(f"{k} {100 * v['mean']:.1f}" for k, v in (res.get('acc') or {}).items() if v and v.get('mean') is not None)
         L = ['## A target larger than the memory it may use (`bench/lazy.py`)', '',
@@ -115,10 +114,7 @@ def main():
              'torch, fastai and the models take about 1.5 GB before any image. Peak RSS can exceed the cgroup peak: RSS also '
              'counts shared library pages that other processes had already brought into the page cache, which the cgroup does '
              'not charge to this run; what the run allocates (tensors, heap) and the files it reads are charged.']
-        block = '<!-- lazy:start -->\n' + '\n'.join(L) + '\n<!-- lazy:end -->'
-        if '<!-- lazy:start -->' in text: text = re.sub(r'<!-- lazy:start -->.*?<!-- lazy:end -->', lambda m: block, text, flags=re.S)
-        else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-        p.write_text(text)
+        write_section('lazy', L)
     sys.exit(0 if res['exit'] == 0 else 1)
 
 

@@ -13,8 +13,9 @@
    full-page screenshot to bench/screenshots/report_<name>.png.
 `--record` writes the `report` section of bench/RESULTS.md (one row per name; earlier rows of other names are kept).
 """
-import argparse, datetime, json, os, re, subprocess, sys, tempfile, time
+import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
+from results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ['dataset', 'accuracy', 'factors', 'importance', 'morphology', 'disentanglement', 'openset', 'reproduce']
@@ -82,8 +83,6 @@ def summary(run: Path):
 
 
 def record(rows):
-    p = ROOT / 'bench' / 'RESULTS.md'
-    text = p.read_text()
     L = ['## The main job: `drlm run` and its report in a browser (`bench/report_run.py`)', '',
          'Each row: the command timed in a subprocess (wall, CPU seconds of it and its children, peak resident memory), '
          'then `report.html` opened in headless Debian Chromium through Selenium: images decoded, sections present, '
@@ -100,10 +99,7 @@ def record(rows):
                  f"{s.get('target', '—')}, {s.get('classes', '—')}, {s.get('n_train', '—')} / {s.get('n_test', '—')} | {acc} | {br} | "
                  f"`{b.get('screenshot', '—')}` |")
     L += ['', f"Load average (1 min) when each run started: " + '; '.join(f"{n} {r['load']:.2f}" for n, r in sorted(rows.items())) + '.']
-    block = '<!-- report:start -->\n' + '\n'.join(L) + '\n<!-- report:end -->'
-    if '<!-- report:start -->' in text: text = re.sub(r'<!-- report:start -->.*?<!-- report:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    p.write_text(text)
+    write_section('report', L)
 
 
 def main():

@@ -19,8 +19,9 @@ DRL transfer with GBT and MLP; (a) the source model without fine-tuning; (b) the
 target; (c) a supervised CNN (same encoder trunk + linear head, random init, fastai one-cycle); (d) hand-crafted
 morphology features. Mean ± std over seeds (fine-tuning, classifier and CNN seeds; one source model).
 """
-import argparse, datetime, json, os, platform, re, resource, subprocess, sys, time
+import argparse, datetime, json, os, platform, resource, subprocess, sys, time
 from pathlib import Path
+from results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -123,8 +124,6 @@ def checks(rows):
 
 
 def record(rows, chk, meta):
-    path = ROOT / 'bench' / 'RESULTS.md'
-    text = path.read_text() if path.exists() else '# Benchmark results\n'
     s = meta['settings']
     body = ['## transfer (bench/transfer.py)', '',
             f"Run {meta['date']} with `{meta['cmd']}` on {meta['machine']}, {meta['cores']} cores ({meta['threads']} torch/BLAS threads per run), "
@@ -149,10 +148,7 @@ def record(rows, chk, meta):
     if dis:
         body += ['', 'OMES on the source factors, source model → fine-tuned (mean over seeds): ' +
                  '; '.join(f"{n} {d['source'].get('omes', float('nan')):.3f} → {(d['finetuned'].get('omes') or {}).get('mean') or float('nan'):.3f}" for n, d in dis) + '.']
-    block = '<!-- transfer:start -->\n' + '\n'.join(body) + '\n<!-- transfer:end -->'
-    if '<!-- transfer:start -->' in text: text = re.sub(r'<!-- transfer:start -->.*?<!-- transfer:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    path.write_text(text)
+    write_section('transfer', body)
 
 
 def main():

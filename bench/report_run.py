@@ -10,7 +10,7 @@
 2. Opens `DIR/report.html` in headless Chromium (Debian's /usr/bin/chromium through Selenium, nothing downloaded; the
    browser side runs in the Python of `--browser-python`, which has Selenium) and checks that every image decoded
    (`naturalWidth > 0`), that each section of the report is there, and that no figure is marked missing; saves a
-   full-page screenshot to bench/screenshots/report_<name>.png.
+   full-page screenshot to bench/screenshots/report_<name>.png (and its top, for the README, to report_<name>_top.png).
 `--record` writes the `report` section of bench/RESULTS.md (one row per name; earlier rows of other names are kept).
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
@@ -32,6 +32,17 @@ return {title: document.title,
         missing: Array.from(document.querySelectorAll('.missing')).map(e => e.textContent),
         height: Math.max(document.body.scrollHeight, document.documentElement.scrollHeight),
         text_chars: document.body.innerText.length};'''
+
+
+def top_crop(shot: Path, height=1310, width=640) -> Path:
+    "The top of a report screenshot (dataset and accuracy), scaled for the README: `<shot>_top.png`."
+    from PIL import Image
+    im = Image.open(shot)
+    top = im.crop((0, 0, im.width, min(height, im.height)))
+    top = top.resize((width, round(top.height * width / top.width)), Image.LANCZOS)
+    out = shot.with_name(shot.stem + '_top.png')
+    top.save(out, optimize=True)
+    return out
 
 
 def check_html(html: Path, shot: Path, width=1200):
@@ -127,6 +138,7 @@ def main():
     p = subprocess.run([py, __file__, '--check-html', str(run / 'report.html'), str(shot)], capture_output=True, text=True)
     lines = [l for l in p.stdout.splitlines() if l.startswith('{')]
     row['browser'] = json.loads(lines[-1]) if lines else dict(skipped=f'browser check failed: {p.stderr[-300:]}')
+    if shot.exists(): top_crop(shot)
     print(json.dumps({k: v for k, v in row.items() if k != 'job'}, indent=1))
     if args.record:
         rows = json.loads(STATE.read_text()) if STATE.exists() else {}

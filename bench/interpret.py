@@ -132,11 +132,14 @@ def main():
     ap.add_argument('--n', type=int, default=1000, help='rendered images per synthetic set')
     ap.add_argument('--starts', type=int, default=15, help='sample images whose codes start a traversal (plus the prior mean)')
     ap.add_argument('--out', default='runs/bench_interpret.json', help='JSON of the results')
-    ap.add_argument('--from-json', default='', help='record an earlier run')
+    ap.add_argument('--from-json', nargs='*', default=[], help='record earlier runs (their rows one after another)')
     ap.add_argument('--notes', default='', help='a text file of hand-written notes (paragraphs) for the section')
     ap.add_argument('--record', action='store_true', help='rewrite the interpret section of bench/RESULTS.md')
     args = ap.parse_args()
-    if args.from_json: res = dict(json.loads(Path(args.from_json).read_text()), recorded_from=args.from_json)
+    if args.from_json:                               # several runs: their synthetic rows and real tables one after another
+        runs = [json.loads(Path(f).read_text()) for f in args.from_json]
+        res = dict(runs[0], synthetic=[s for r in runs for s in r['synthetic']], real=[t for r in runs for t in r['real']],
+                   cmd='` and `'.join(r['cmd'] for r in runs), wall_s=sum(r['wall_s'] for r in runs), recorded_from=' '.join(args.from_json))
     else:
         import torch; torch.set_num_threads(2)
         t0 = time.perf_counter()

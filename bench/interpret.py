@@ -26,43 +26,43 @@ STEPS = np.linspace(-2, 2, 9).astype(np.float32)
 
 
 def scale_check(bundle_path, target, n, starts, seed=0):
-    "Correlation of every dim with the measured area on rendered images, and the area along the `scale` traversal."
-    import torch
+    "Correlation of every dim with the measured area on rendered images, and the area along the traversal of the size dim."
     from scipy import stats
     from drl_microscopy import interpret as I
     from drl_microscopy.learner import load_bundle, encode
-    from drl_microscopy.synth import TextureSprites, target_preset
+    from drl_microscopy.synth import TextureSprites, SynthCells, target_preset
     b = load_bundle(bundle_path, device='cpu')
     names = I.bundle_dim_names(b)
-    if target == 'texture-sprites':
-        r = TextureSprites(int(b.config.get('size', 64))).centred()
+    size = int(b.config.get('size', 64))
+    if target in ('texture-sprites', 'synth-cells'):     # a source: render random factor tuples
+        r = TextureSprites(size).centred() if target == 'texture-sprites' else SynthCells(size)
         f = r.space.sample_factors(n, seed=seed)
-        x = r.render(f, seed=seed)
-        truth_name = 'scale'
-        truth = np.asarray(f[:, list(r.space.names).index('scale')], float)
-    else:
-        t = target_preset(target)
+        x, space = r.render(f, seed=seed), r.space
+    else:                                                # a labelled target preset
+        t = target_preset(target, size)
         x, y, f = t.sample(n, seed=seed)
-        truth_name = 'cell_size'
-        truth = np.asarray(f[:, list(t.space.names).index('cell_size')], float)
+        space = t.space
+    truth_name = 'scale' if 'scale' in space.names else 'cell_size'
+    truth = np.asarray(f[:, list(space.names).index(truth_name)], float)
+    dim = 'cell_size' if 'cell_size' in names else 'scale'   # the dim named after object size
     z = encode(b, x)[0].numpy()
     morph = I.measure_morphology(x)
     corr = I.correlate(pd.DataFrame(z, columns=names), morph=morph, features=['area'])
     pear = corr['table'][(corr['table'].method == 'pearson')].set_index('dim')
     best = pear.r.abs().idxmax()
-    out = dict(target=target, bundle=str(bundle_path), n=n, dim_names=names, truth=truth_name,
+    out = dict(target=target, bundle=str(bundle_path), n=n, dim_names=names, truth=truth_name, size_dim=dim,
                r_truth_area=float(stats.pearsonr(truth, morph.area.fillna(0))[0]),
                r_area={d: round(float(v), 4) for d, v in pear.r.items()},
                ci_area={d: [round(float(a), 4), round(float(c), 4)] for d, a, c in zip(pear.index, pear.ci_low, pear.ci_high)},
                best_dim=best, best_r=float(pear.r[best]))
-    if 'scale' in names:
-        j = names.index('scale')
-        out['r_scale_area'] = float(pear.r['scale'])
+    if dim in names:
+        j = names.index(dim)
+        out['r_scale_area'] = float(pear.r[dim])
         out['r_scale_truth'] = float(stats.pearsonr(z[:, j], truth)[0])
         z0s = [np.zeros(z.shape[1], np.float32)] + [z[i] for i in range(starts)]
         rhos, areas = [], []
         for z0 in z0s:
-            imgs = I.traverse(b, z0, dims='scale', values=STEPS, relative=True)[0]
+            imgs = I.traverse(b, z0, dims=dim, values=STEPS, relative=True)[0]
             a = I.measure_morphology(imgs.clamp(0, 1)).area.to_numpy(float)
             areas.append(a.tolist())
             rhos.append(float(stats.spearmanr(STEPS, np.nan_to_num(a))[0]) if np.ptp(np.nan_to_num(a)) > 0 else 0.0)
@@ -99,18 +99,19 @@ def record(res):
          'Synthetic sets (truth known): Pearson r of each named dim with the measured object area (Otsu + `regionprops`) '
          'on rendered images, and the `scale` traversal (9 offsets −2…+2 around the prior mean and the codes of sample '
          'images; area measured on each decoded image). Target: |r(scale, area)| ≥ 0.8 and a monotonic area along the traversal.', '',
-         '| set | bundle | images | r(true size, area) | r(scale dim, area) [95 % CI] | r(scale dim, true size) | best dim for area (r) | traversal starts with monotonic area | mean Spearman ρ | target |',
-         '|---|---|---|---|---|---|---|---|---|---|']
+         '| set | bundle | images | r(true size, area) | size dim | r(size dim, area) [95 % CI] | r(size dim, true size) | best dim for area (r) | traversal starts with monotonic area | mean Spearman ρ | target |',
+         '|---|---|---|---|---|---|---|---|---|---|---|']
     for s in res['synthetic']:
-        if 'r_scale_area' not in s: L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | no dim named scale | — | {s['best_dim']} ({s['best_r']:.3f}) | — | — | — |"); continue
-        ci = s['ci_area']['scale']
+        dim = s.get('size_dim', 'scale')
+        if 'r_scale_area' not in s: L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | none | — | — | {s['best_dim']} ({s['best_r']:.3f}) | — | — | — |"); continue
+        ci = s['ci_area'][dim]
         ok = abs(s['r_scale_area']) >= 0.8 and s['traversal_monotonic'] == s['traversal_starts']
-        L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | {s['r_scale_area']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] | "
+        L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | {dim} | {s['r_scale_area']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] | "
                  f"{s['r_scale_truth']:.3f} | {s['best_dim']} ({s['best_r']:.3f}) | {s['traversal_monotonic']} of {s['traversal_starts']} | "
                  f"{s['traversal_mean_rho']:.3f} | {'met' if ok else 'missed'} |")
     for s in res['synthetic']:
         if 'traversal_area_prior' in s:
-            L.append(f"\n{s['target']}: area (px) of the decoded images along `scale` from the prior mean: "
+            L.append(f"\n{s['target']} (`{s['bundle']}`): area (px) of the decoded images along `{s.get('size_dim', 'scale')}` from the prior mean: "
                      + ', '.join(f'{a:.0f}' for a in s['traversal_area_prior']) + '.')
     for r in res['real']:
         L += ['', f"**{r['label']}** (`{r['run']}`, test split, {r['n']} images, fine-tuned codes of seed 0): best |r| with area: "
@@ -127,6 +128,7 @@ def record(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--source-bundle', default='', help='a pretrained source bundle (TextureSprites) to check')
+    ap.add_argument('--source', default='texture-sprites', help="the source of --source-bundle: 'texture-sprites' or 'synth-cells'")
     ap.add_argument('--transfer', default='runs/bench_transfer', help='folder of the bench/transfer.py runs')
     ap.add_argument('--real', default='pbc,ndsb', help='transfer runs of real sets to tabulate')
     ap.add_argument('--n', type=int, default=1000, help='rendered images per synthetic set')
@@ -144,7 +146,7 @@ def main():
         import torch; torch.set_num_threads(2)
         t0 = time.perf_counter()
         res = dict(date=datetime.date.today().isoformat(), cmd='python ' + ' '.join([sys.argv[0]] + sys.argv[1:]), synthetic=[], real=[])
-        if args.source_bundle: res['synthetic'].append(scale_check(args.source_bundle, 'texture-sprites', args.n, args.starts))
+        if args.source_bundle: res['synthetic'].append(scale_check(args.source_bundle, args.source, args.n, args.starts))
         vac = Path(args.transfer) / 'vacuoles' / 'seed0' / 'finetune.pt'
         if vac.exists(): res['synthetic'].append(scale_check(vac, 'vacuoles', args.n, args.starts))
         for name in [s for s in args.real.split(',') if s]:

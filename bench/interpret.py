@@ -86,10 +86,11 @@ def real_table(run):
     t = corr['table']
     area = t[(t.feature == 'area') & (t.method == 'pearson')].set_index('dim')
     best = area.r.abs().idxmax()
+    dim = 'cell_size' if 'cell_size' in area.index else 'scale'      # the dim named after object size
     return dict(run=str(run), label=res['target'].get('name', run.name), n=int(len(z)), features=feats, dims=list(corr['pearson'].index),
                 pearson=corr['pearson'].round(3).to_dict(orient='index'), spearman_area=corr['spearman']['area'].round(3).to_dict(),
                 best_dim=best, best_r=float(area.r[best]), best_ci=[float(area.ci_low[best]), float(area.ci_high[best])],
-                scale_r=float(area.r['scale']) if 'scale' in area.index else None)
+                size_dim=dim, scale_r=float(area.r[dim]) if dim in area.index else None)
 
 
 def record(res):
@@ -116,7 +117,7 @@ def record(res):
     for r in res['real']:
         L += ['', f"**{r['label']}** (`{r['run']}`, test split, {r['n']} images, fine-tuned codes of seed 0): best |r| with area: "
               f"**{r['best_dim']} r = {r['best_r']:.3f}** [{r['best_ci'][0]:.3f}, {r['best_ci'][1]:.3f}]"
-              + (f"; the dim named scale: r = {r['scale_r']:.3f}" if r['scale_r'] is not None else '') + " (the paper's bar: 0.86 on Lensless plankton).", '',
+              + (f"; the dim named {r.get('size_dim', 'scale')}: r = {r['scale_r']:.3f}" if r['scale_r'] is not None else '') + " (the paper's bar: 0.86 on Lensless plankton).", '',
               'Pearson r, dims × measurements:', '',
               '| dim | ' + ' | '.join(r['features']) + ' |', '|---' * (len(r['features']) + 1) + '|']
         for d in r['dims']:

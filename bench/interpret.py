@@ -30,12 +30,12 @@ def scale_check(bundle_path, target, n, starts, seed=0):
     from scipy import stats
     from drl_microscopy import interpret as I
     from drl_microscopy.learner import load_bundle, encode
-    from drl_microscopy.synth import TextureSprites, SynthCells, target_preset
+    from drl_microscopy.synth import TextureSprites, SOURCES, target_preset
     b = load_bundle(bundle_path, device='cpu')
     names = I.bundle_dim_names(b)
     size = int(b.config.get('size', 64))
-    if target in ('texture-sprites', 'synth-cells'):     # a source: render random factor tuples
-        r = TextureSprites(size).centred() if target == 'texture-sprites' else SynthCells(size)
+    if target in SOURCES:                                # a source: render random factor tuples
+        r = TextureSprites(size).centred() if target == 'texture-sprites' else SOURCES[target](size)
         f = r.space.sample_factors(n, seed=seed)
         x, space = r.render(f, seed=seed), r.space
     else:                                                # a labelled target preset
@@ -69,6 +69,16 @@ def scale_check(bundle_path, target, n, starts, seed=0):
         sign = np.sign(np.median(rhos)) or 1.0
         out.update(traversal_starts=len(z0s), traversal_rho=rhos, traversal_monotonic=int(sum(abs(r - sign) < 1e-9 for r in rhos)),
                    traversal_area_prior=areas[0], traversal_mean_rho=float(np.mean(rhos)))
+        # the same starts, the dim set to values spanning its codes on the data (2 %…98 % quantiles), not ±2 around each code
+        vals = I.data_values(z, j, len(STEPS))
+        drhos, dareas = [], []
+        for z0 in z0s:
+            a = np.nan_to_num(I.measure_morphology(I.traverse(b, z0, dims=dim, values=vals)[0].clamp(0, 1)).area.to_numpy(float))
+            dareas.append(a.tolist())
+            drhos.append(float(stats.spearmanr(vals, a)[0]) if np.ptp(a) > 0 else 0.0)
+        dsign = np.sign(np.median(drhos)) or 1.0
+        out.update(data_values=[round(float(v), 3) for v in vals], data_rho=drhos, data_monotonic=int(sum(abs(r - dsign) < 1e-9 for r in drhos)),
+                   data_area_prior=dareas[0], data_mean_rho=float(np.mean(drhos)), data_areas=dareas)
     return out
 
 
@@ -98,18 +108,21 @@ def record(res):
          f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores)"
          + (f"; recorded with `python bench/interpret.py --from-json {res['recorded_from']} --notes … --record`." if res.get('recorded_from') else '.'), '',
          'Synthetic sets (truth known): Pearson r of each named dim with the measured object area (Otsu + `regionprops`) '
-         'on rendered images, and the `scale` traversal (9 offsets −2…+2 around the prior mean and the codes of sample '
-         'images; area measured on each decoded image). Target: |r(scale, area)| ≥ 0.8 and a monotonic area along the traversal.', '',
-         '| set | bundle | images | r(true size, area) | size dim | r(size dim, area) [95 % CI] | r(size dim, true size) | best dim for area (r) | traversal starts with monotonic area | mean Spearman ρ | target |',
+         'on rendered images, and traversals of the size dim (`scale`, or `cell_size` for a SynthCells source) from the prior mean and the codes of '
+         'sample images, the area measured on each of the 9 decoded images. Two traversals: **±2** moves the dim by offsets −2…+2 around '
+         'each start (it can leave the codes the data takes); **data range** sets it to 9 values from the 2 % to the 98 % quantile of its codes '
+         'on the same images (`interpret.data_values`). Target: |r(size dim, area)| ≥ 0.8 and a strictly monotonic area along the traversal from every start.', '',
+         '| set | bundle | images | r(true size, area) | size dim | r(size dim, area) [95 % CI] | r(size dim, true size) | best dim for area (r) | strictly monotonic starts, ±2 (mean ρ) | strictly monotonic starts, data range (mean ρ) | target |',
          '|---|---|---|---|---|---|---|---|---|---|---|']
     for s in res['synthetic']:
         dim = s.get('size_dim', 'scale')
         if 'r_scale_area' not in s: L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | none | — | — | {s['best_dim']} ({s['best_r']:.3f}) | — | — | — |"); continue
         ci = s['ci_area'][dim]
-        ok = abs(s['r_scale_area']) >= 0.8 and s['traversal_monotonic'] == s['traversal_starts']
+        data = f"{s['data_monotonic']} of {s['traversal_starts']} ({s['data_mean_rho']:.3f})" if 'data_monotonic' in s else 'not run'
+        ok = abs(s['r_scale_area']) >= 0.8 and s.get('data_monotonic') == s['traversal_starts']
         L.append(f"| {s['target']} | `{s['bundle']}` | {s['n']} | {s['r_truth_area']:.3f} | {dim} | {s['r_scale_area']:.3f} [{ci[0]:.3f}, {ci[1]:.3f}] | "
-                 f"{s['r_scale_truth']:.3f} | {s['best_dim']} ({s['best_r']:.3f}) | {s['traversal_monotonic']} of {s['traversal_starts']} | "
-                 f"{s['traversal_mean_rho']:.3f} | {'met' if ok else 'missed'} |")
+                 f"{s['r_scale_truth']:.3f} | {s['best_dim']} ({s['best_r']:.3f}) | {s['traversal_monotonic']} of {s['traversal_starts']} ({s['traversal_mean_rho']:.3f}) | "
+                 f"{data} | {'met' if ok else 'missed'} |")
     for s in res['synthetic']:
         if 'traversal_area_prior' in s:
             L.append(f"\n{s['target']} (`{s['bundle']}`): area (px) of the decoded images along `{s.get('size_dim', 'scale')}` from the prior mean: "
@@ -117,7 +130,8 @@ def record(res):
     for r in res['real']:
         L += ['', f"**{r['label']}** (`{r['run']}`, test split, {r['n']} images, fine-tuned codes of seed 0): best |r| with area: "
               f"**{r['best_dim']} r = {r['best_r']:.3f}** [{r['best_ci'][0]:.3f}, {r['best_ci'][1]:.3f}]"
-              + (f"; the dim named {r.get('size_dim', 'scale')}: r = {r['scale_r']:.3f}" if r['scale_r'] is not None else '') + " (the paper's bar: 0.86 on Lensless plankton).", '',
+              + (f"; the dim named {r.get('size_dim', 'scale')}: r = {r['scale_r']:.3f}" if r['scale_r'] is not None else '')
+              + f"; Spearman ρ of {r['best_dim']} with area: {r['spearman_area'][r['best_dim']]:.3f} (the paper's bar: |r| = 0.86 on Lensless plankton).", '',
               'Pearson r, dims × measurements:', '',
               '| dim | ' + ' | '.join(r['features']) + ' |', '|---' * (len(r['features']) + 1) + '|']
         for d in r['dims']:
@@ -129,7 +143,7 @@ def record(res):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--source-bundle', default='', help='a pretrained source bundle (TextureSprites) to check')
-    ap.add_argument('--source', default='texture-sprites', help="the source of --source-bundle: 'texture-sprites' or 'synth-cells'")
+    ap.add_argument('--source', default='texture-sprites', help="the source of --source-bundle: 'texture-sprites', 'synth-cells' or 'synth-cells-brightfield'")
     ap.add_argument('--transfer', default='runs/bench_transfer', help='folder of the bench/transfer.py runs')
     ap.add_argument('--real', default='pbc,ndsb', help='transfer runs of real sets to tabulate')
     ap.add_argument('--n', type=int, default=1000, help='rendered images per synthetic set')
@@ -148,8 +162,9 @@ def main():
         t0 = time.perf_counter()
         res = dict(date=datetime.date.today().isoformat(), cmd='python ' + ' '.join([sys.argv[0]] + sys.argv[1:]), synthetic=[], real=[])
         if args.source_bundle: res['synthetic'].append(scale_check(args.source_bundle, args.source, args.n, args.starts))
-        vac = Path(args.transfer) / 'vacuoles' / 'seed0' / 'finetune.pt'
-        if vac.exists(): res['synthetic'].append(scale_check(vac, 'vacuoles', args.n, args.starts))
+        for preset in ('vacuoles', 'blood-cells'):      # fine-tuned on a synthetic target preset: the truth is known there too
+            ft = Path(args.transfer) / preset / 'seed0' / 'finetune.pt'
+            if ft.exists(): res['synthetic'].append(scale_check(ft, preset, args.n, args.starts))
         for name in [s for s in args.real.split(',') if s]:
             if (Path(args.transfer) / name / 'results.json').exists(): res['real'].append(real_table(Path(args.transfer) / name))
         res['wall_s'] = time.perf_counter() - t0

@@ -60,25 +60,22 @@ def scale_check(bundle_path, target, n, starts, seed=0):
         out['r_scale_area'] = float(pear.r[dim])
         out['r_scale_truth'] = float(stats.pearsonr(z[:, j], truth)[0])
         z0s = [np.zeros(z.shape[1], np.float32)] + [z[i] for i in range(starts)]
-        rhos, areas = [], []
-        for z0 in z0s:
-            imgs = I.traverse(b, z0, dims=dim, values=STEPS, relative=True)[0]
-            a = I.measure_morphology(imgs.clamp(0, 1)).area.to_numpy(float)
-            areas.append(a.tolist())
-            rhos.append(float(stats.spearmanr(STEPS, np.nan_to_num(a))[0]) if np.ptp(np.nan_to_num(a)) > 0 else 0.0)
-        sign = np.sign(np.median(rhos)) or 1.0
-        out.update(traversal_starts=len(z0s), traversal_rho=rhos, traversal_monotonic=int(sum(abs(r - sign) < 1e-9 for r in rhos)),
+        def walk(values, relative):
+            "Spearman ρ of the decoded area with the values from each start, the areas, and how many starts are strictly monotonic."
+            rhos, areas = [], []
+            for z0 in z0s:
+                a = np.nan_to_num(I.measure_morphology(I.traverse(b, z0, dims=dim, values=values, relative=relative)[0].clamp(0, 1)).area.to_numpy(float))
+                areas.append(a.tolist())
+                rhos.append(float(stats.spearmanr(values, a)[0]) if np.ptp(a) > 0 else 0.0)
+            sign = np.sign(np.median(rhos)) or 1.0
+            return rhos, areas, int(sum(abs(r - sign) < 1e-9 for r in rhos))
+        rhos, areas, mono = walk(STEPS, True)                      # ±2 around each start
+        out.update(traversal_starts=len(z0s), traversal_rho=rhos, traversal_monotonic=mono,
                    traversal_area_prior=areas[0], traversal_mean_rho=float(np.mean(rhos)))
-        # the same starts, the dim set to values spanning its codes on the data (2 %…98 % quantiles), not ±2 around each code
-        vals = I.data_values(z, j, len(STEPS))
-        drhos, dareas = [], []
-        for z0 in z0s:
-            a = np.nan_to_num(I.measure_morphology(I.traverse(b, z0, dims=dim, values=vals)[0].clamp(0, 1)).area.to_numpy(float))
-            dareas.append(a.tolist())
-            drhos.append(float(stats.spearmanr(vals, a)[0]) if np.ptp(a) > 0 else 0.0)
-        dsign = np.sign(np.median(drhos)) or 1.0
-        out.update(data_values=[round(float(v), 3) for v in vals], data_rho=drhos, data_monotonic=int(sum(abs(r - dsign) < 1e-9 for r in drhos)),
-                   data_area_prior=dareas[0], data_mean_rho=float(np.mean(drhos)), data_areas=dareas)
+        vals = I.data_values(z, j, len(STEPS))                     # the dim over its codes on the data (2 %…98 % quantiles)
+        rhos, areas, mono = walk(vals, False)
+        out.update(data_values=[round(float(v), 3) for v in vals], data_rho=rhos, data_monotonic=mono,
+                   data_area_prior=areas[0], data_mean_rho=float(np.mean(rhos)), data_areas=areas)
     return out
 
 

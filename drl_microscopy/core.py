@@ -4,14 +4,15 @@
 
 # %% ../nbs/00_core.ipynb #b5dc88c4
 from __future__ import annotations
-import os, json, random, shutil, tempfile, contextlib, datetime
+import os, sys, json, random, shutil, tempfile, contextlib, datetime, hashlib
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['DrlmError', 'RunExistsError', 'set_seed', 'rng', 'default_device', 'atomic_open', 'atomic_write', 'save_json',
-           'load_json', 'run_folder', 'data_root']
+__all__ = ['RUN_MARKER', 'DrlmError', 'RunExistsError', 'set_seed', 'rng', 'default_device', 'umask', 'atomic_open',
+           'atomic_write', 'save_json', 'load_json', 'is_run_folder', 'check_run_folder', 'run_folder', 'file_digest',
+           'tree_digest', 'without_root_override', 'data_root']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -65,6 +66,15 @@ def default_device(device:str|torch.device|None='auto', # 'auto', 'cpu', 'cuda',
         raise DrlmError(f"device {device!r} asked for, but MPS is not available")
     return dev
 
+# %% ../nbs/00_core.ipynb #5c1e7a20
+def umask()->int:
+    "The process's file-mode creation mask (read without changing it where the system allows)."
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path('/proc/self/status').read_text().splitlines():
+            if line.startswith('Umask:'): return int(line.split()[1], 8)
+    m = os.umask(0o022); os.umask(m)
+    return m
+
 # %% ../nbs/00_core.ipynb #22822182
 @contextlib.contextmanager
 def atomic_open(path:str|Path, # the file to write
@@ -77,6 +87,7 @@ def atomic_open(path:str|Path, # the file to write
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
+        os.fchmod(fd, 0o666 & ~umask())    # mkstemp makes 0600 files; a result is as readable as any file the user writes
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
@@ -112,33 +123,112 @@ def load_json(path:str|Path):
     except json.JSONDecodeError as e: raise DrlmError(f"{path} is not valid JSON: {e}") from e
 
 # %% ../nbs/00_core.ipynb #bc0cdbfb
+RUN_MARKER = 'run.json'
+
 def _lib_version():
     try:
         from drl_microscopy import __version__
         return __version__
     except Exception: return 'unknown'
 
-def run_folder(path:str|Path, # the run folder to create or reuse
-               force:bool=False, # delete an existing non-empty folder and start over
-               resume:bool=False, # reuse an existing folder and its content
-               meta:dict|None=None, # extra information stored in `run.json`
-              )->Path:
-    "Create the run folder `path`; refuse to touch an existing non-empty one unless `force` or `resume`."
-    path = Path(path)
+def is_run_folder(path:str|Path)->bool:
+    "Whether `path` is a folder a drl_microscopy command created (it holds the marker `run.json`)."
+    try: d = json.loads((Path(path)/RUN_MARKER).read_text(encoding='utf-8'))
+    except (OSError, ValueError): return False
+    return isinstance(d, dict) and 'created' in d and 'version' in d
+
+def _listing(path:Path)->list:
+    try: return sorted(p.name for p in path.iterdir())
+    except PermissionError: raise DrlmError(f"cannot read the folder {path}: permission denied") from None
+    except OSError as e: raise DrlmError(f"cannot read the folder {path}: {e.strerror or e}") from None
+
+def _first_existing(path:Path)->Path:
+    "The nearest of `path` and its parents that exists."
+    for p in [path, *path.parents]:
+        if os.path.lexists(p): return p
+    return Path('.')
+
+# %% ../nbs/00_core.ipynb #0b4f1c2d
+def check_run_folder(path:str|Path, # the run folder a command is about to create or reuse
+                     force:bool=False, # the caller would delete an existing run in it and start over
+                     resume:bool=False, # the caller would continue the run in it
+                     resumable:bool=True, # the command can continue a run (its messages suggest --resume)
+                    )->str:
+    "What `run_folder` would do with `path` (`'create'`, `'resume'` or `'replace'`), checked without touching the disk."
+    path = Path(path).expanduser()
     if force and resume: raise DrlmError("choose either force (start over) or resume (continue), not both")
-    if path.exists() and not path.is_dir(): raise DrlmError(f"{path} exists and is not a folder")
-    if path.exists() and any(path.iterdir()):
-        if resume: return path
-        if not force:
-            raise RunExistsError(f"{path} already holds a run; pass resume=True (--resume) to continue it "
-                                 f"or force=True (--force) to delete it and start over")
-        shutil.rmtree(path)
-    elif resume and not path.exists():
-        raise DrlmError(f"cannot resume {path}: the folder does not exist")
-    path.mkdir(parents=True, exist_ok=True)
-    info = dict(created=datetime.datetime.now().isoformat(timespec='seconds'), version=_lib_version())
-    save_json(path/'run.json', {**info, **(meta or {})})
+    if resume and not resumable: raise DrlmError("this command cannot continue a run: it has no resume")
+    anc = _first_existing(path)
+    if anc != path:
+        if not anc.is_dir(): raise DrlmError(f"cannot create the run folder {path}: {anc} is a file, not a folder")
+        if resume: raise DrlmError(f"cannot resume {path}: the folder does not exist")
+        if not os.access(anc, os.W_OK | os.X_OK): raise DrlmError(f"cannot create the run folder {path}: permission denied writing in {anc}")
+        return 'create'
+    if not path.is_dir(): raise DrlmError(f"{path} exists and is not a folder: choose another output folder")
+    items = _listing(path)
+    if not items:
+        if not os.access(path, os.W_OK | os.X_OK): raise DrlmError(f"cannot write into {path}: permission denied")
+        return 'create'
+    if not is_run_folder(path):
+        shown = ', '.join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else '')
+        raise DrlmError(f"{path} is not empty ({shown}) and is not a drl_microscopy run folder (no {RUN_MARKER}): "
+                        f"nothing in it is changed or deleted; choose a new or empty output folder"
+                        + (" (--force and --resume act only on run folders a drl_microscopy command created)" if force or resume else ''))
+    if resume:
+        if not os.access(path, os.W_OK | os.X_OK): raise DrlmError(f"cannot continue the run in {path}: permission denied writing in it")
+        return 'resume'
+    if force:
+        if not os.access(path.parent, os.W_OK | os.X_OK): raise DrlmError(f"cannot replace the run {path}: permission denied writing in {path.parent}")
+        return 'replace'
+    raise RunExistsError(f"{path} already holds a run; " + ("pass resume=True (--resume) to continue it or " if resumable else '')
+                         + "force=True (--force) to delete it and start over")
+
+def run_folder(path:str|Path, # the run folder to create or reuse
+               force:bool=False, # delete an existing run folder (one with the marker) and start over
+               resume:bool=False, # reuse an existing run folder and its content
+               meta:dict|None=None, # extra information stored in `run.json`
+               resumable:bool=True, # the command can continue a run (its messages suggest --resume)
+              )->Path:
+    "Create the run folder `path` (with its marker), or reuse/replace an existing *run* folder as asked; anything else is refused."
+    path = Path(path).expanduser()
+    what = check_run_folder(path, force=force, resume=resume, resumable=resumable)
+    if what == 'resume': return path
+    try:
+        if what == 'replace': shutil.rmtree(path)
+        path.mkdir(parents=True, exist_ok=True)
+        info = dict(created=datetime.datetime.now().isoformat(timespec='seconds'), version=_lib_version(),
+                    command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else '')
+        save_json(path/RUN_MARKER, {**info, **(meta or {})})
+    except PermissionError as e: raise DrlmError(f"cannot create the run folder {path}: permission denied ({e.filename or path})") from None
     return path
+
+# %% ../nbs/00_core.ipynb #d41e6b93
+def file_digest(path:str|Path)->dict:
+    "Size and SHA-256 of a file, to check later that it is still what was written."
+    h, n = hashlib.sha256(), 0
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(1 << 20), b''): h.update(chunk); n += len(chunk)
+    return dict(size=n, sha256=h.hexdigest())
+
+def tree_digest(folder:str|Path)->dict:
+    "`{relative path: SHA-256}` of every file under `folder` (symbolic links as their target text)."
+    folder, out = Path(folder), {}
+    for root, dirs, files in os.walk(folder):
+        for name in files + [d for d in dirs if os.path.islink(os.path.join(root, d))]:
+            p = Path(root)/name
+            out[str(p.relative_to(folder))] = 'link:' + os.readlink(p) if p.is_symlink() else file_digest(p)['sha256']
+    return out
+
+# %% ../nbs/00_core.ipynb #4aa0c3e7
+def without_root_override(code:str, # Python code to run
+                          timeout:float=120, # seconds
+                         ):
+    "Run `code` in a child Python without the file-permission override of root (`setpriv`); `None` where that is not possible."
+    import subprocess
+    exe = shutil.which('setpriv')
+    if exe is None: return None
+    pre = [exe, '--bounding-set=-dac_override,-dac_read_search'] if os.geteuid() == 0 else []
+    return subprocess.run(pre + [sys.executable, '-c', code], capture_output=True, text=True, timeout=timeout)
 
 # %% ../nbs/00_core.ipynb #1de92aff
 def data_root(required:bool=False, # raise an error when the folder cannot be found

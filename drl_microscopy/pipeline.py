@@ -14,15 +14,16 @@ from torch import nn
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
-from .core import DrlmError, RunExistsError, set_seed, default_device, atomic_write, save_json, load_json, run_folder
+from .core import (DrlmError, RunExistsError, set_seed, default_device, atomic_write, save_json, load_json, run_folder,
+                                 check_run_folder, file_digest)
 
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config',
            'load_config', 'check_config', 'TargetData', 'is_preset', 'border_luminance', 'polarity_note', 'auto_source',
-           'load_target', 'held_out_class', 'source_bundle_path', 'make_backbone', 'FeatureSource', 'phi_parts',
-           'source_renderer', 'pretrain_features', 'peak_memory_mb', 'Job', 'dim_names_for', 'image_format',
-           'TransferJob', 'morphology_features', 'plot_accuracy', 'interpret_run', 'evaluate_run', 'reproduce_command',
-           'report', 'transfer', 'run']
+           'no_test_note', 'load_target', 'held_out_class', 'source_bundle_path', 'make_backbone', 'FeatureSource',
+           'phi_parts', 'source_renderer', 'pretrain_features', 'peak_memory_mb', 'Job', 'dim_names_for',
+           'image_format', 'TransferJob', 'morphology_features', 'plot_accuracy', 'interpret_run', 'evaluate_run',
+           'reproduce_command', 'report', 'check_apart', 'transfer', 'run']
 
 # %% ../nbs/11_pipeline.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'features')
@@ -138,6 +139,7 @@ def to_toml(cfg:RunConfig|dict, # the settings
 def read_toml(path:str|Path)->dict:
     "The settings of a TOML file, with an error naming the file when it is missing or broken."
     path = Path(path)
+    if path.is_dir(): raise DrlmError(f"the config {path} is a folder: give a TOML file (e.g. a run's config.toml)")
     if not path.is_file(): raise DrlmError(f"config file not found: {path}")
     try: return tomllib.loads(path.read_text(encoding='utf-8'))
     except tomllib.TOMLDecodeError as e: raise DrlmError(f"{path} is not valid TOML: {e}") from e
@@ -237,6 +239,11 @@ def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, 
     src = 'synth-cells-brightfield' if bt > 0.5 else 'texture-sprites'
     return src, f"source 'auto': {src}, as the target's background is {'bright' if bt > 0.5 else 'dark'} (median border luminance {bt:.2f})"
 
+def no_test_note(classes:list, test_pct:float)->str:
+    "Why a run whose test split lacks these classes reports no balanced accuracy, and what to do."
+    return (f"class(es) {', '.join(classes)} have no test image, so no balanced accuracy is reported (it would average over the other "
+            f"classes only and read as a score for all): give each class at least two images, or raise --test-pct (now {test_pct})")
+
 def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, split)
                 size:int|None=None, # image side (None: `cfg.size`)
                 channels:int=3, # 1 or 3: the source model's channels
@@ -265,8 +272,10 @@ def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, spl
     if no_train: raise DrlmError(f"{cfg.target}: class(es) {no_train} have no training image after the split; add images or drop them with --classes")
     if len(classes) < 2: raise DrlmError(f"{cfg.target} holds a single class: classification needs at least two")
     counts = {c: dict(train=int((ytr == i).sum()), test=int((yte == i).sum())) for i, c in enumerate(classes)}
+    no_test = [c for c in classes if counts[c]['test'] == 0]
+    if no_test: notes = notes + [no_test_note(no_test, cfg.test_pct)]
     if (note := polarity_note(xtr, cfg.source)): notes = notes + [note]
-    summary = dict(target=cfg.target, kind=kind, source=rep.source, layout=rep.layout, classes=classes, counts=counts,
+    summary = dict(target=cfg.target, kind=kind, source=rep.source, layout=rep.layout, classes=classes, counts=counts, classes_without_test=no_test,
                    n_train=int(len(ytr)), n_test=int(len(yte)), image_shape=list(xtr.shape[1:]),
                    skipped=[dict(path=str(p), reason=r) for p, r in rep.skipped[:500]], n_skipped=len(rep.skipped), notes=notes)
     return TargetData(xtr.float().contiguous(), np.asarray(ytr, np.int64), xte.float().contiguous(), np.asarray(yte, np.int64), classes, summary)
@@ -455,9 +464,12 @@ class Job:
         "Run stage `name` unless it is done; returns whether it ran."
         paths = [self.out/a for a in artifacts]
         stale = [d for d in deps if d in self.redone]
-        if all(p.exists() for p in paths) and not stale:
+        changed = self.changed_artifacts(name) if all(p.exists() for p in paths) else []
+        if all(p.exists() for p in paths) and not stale and not changed:
             self.log(f"stage {name}: done, skipped"); return False
-        why = f"redo, because {', '.join(stale)} changed" if stale and all(p.exists() for p in paths) else 'run'
+        why = ('run' if not all(p.exists() for p in paths) else
+               f"redo, because {', '.join(changed)} differ{'s' if len(changed) == 1 else ''} from what the stage wrote (size or checksum)" if changed else
+               f"redo, because {', '.join(stale)} changed")
         self.log(f"stage {name}: {why}")
         t0, c0 = time.perf_counter(), time.process_time()
         fn()
@@ -465,10 +477,16 @@ class Job:
         missing = [str(p) for p in paths if not p.exists()]
         if missing: raise RuntimeError(f"stage {name} finished without writing {missing}")
         self.redone.add(name); self.ran.append(name)
-        self.record['stages'][name] = dict(finished=_now(), seconds=round(dt, 3), cpu_seconds=round(cpu, 3), invocation=self.invocation)
+        self.record['stages'][name] = dict(finished=_now(), seconds=round(dt, 3), cpu_seconds=round(cpu, 3), invocation=self.invocation,
+                                           artifacts={a: file_digest(p) for a, p in zip(artifacts, paths)})
         save_json(self.out/'stages.json', self.record)
         self.log(f"stage {name}: finished in {dt:.1f} s")
         return True
+
+    def changed_artifacts(self, name:str)->list:
+        "Artifacts of a finished stage whose size or SHA-256 differ from what it recorded (a truncated or edited file)."
+        rec = (self.record['stages'].get(name) or {}).get('artifacts') or {}
+        return [a for a, d in rec.items() if not (self.out/a).is_file() or file_digest(self.out/a) != d]
 
     def cached(self, key:str, make):
         "A value shared by stages, made on first use."
@@ -480,7 +498,13 @@ def _save_npz(path, **arrays)->Path:
     buf = io.BytesIO(); np.savez(buf, **arrays); return atomic_write(path, buf.getvalue())
 
 def _load_npz(path)->dict:
-    with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
+    "The arrays of an .npz file; a missing, truncated or corrupt one is an error naming it."
+    try:
+        with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
+    except FileNotFoundError: raise DrlmError(f"file not found: {path}") from None
+    except Exception as e:
+        raise DrlmError(f"{path} is not a readable .npz file (truncated or corrupt: {type(e).__name__}: {e}); delete it and "
+                        "continue the run with --resume to write it again") from None
 
 def _write_csv(path, df:pd.DataFrame, index=False)->Path: return atomic_write(path, df.to_csv(index=index))
 
@@ -808,6 +832,12 @@ def results(self:TransferJob):
             cn = load_json(out/f'seed{s}'/'cnn.json')
             acc.setdefault('cnn', {}).setdefault('cnn', []).append(cn['balanced_accuracy'])
             per_seed[s]['cnn'] = {'cnn': dict(balanced_accuracy=cn['balanced_accuracy'], accuracy=cn['accuracy'])}
+    withheld = no_test_note(data['classes_without_test'], cfg.test_pct) if data.get('classes_without_test') else None
+    if withheld:          # a score on a split without every class is not a score: none is shown
+        acc = {}
+        for v in per_seed.values():
+            for byc in v.values():
+                for r in byc.values(): r['balanced_accuracy'] = r['accuracy'] = None
     accuracy = {m: {k: _mean_std(v) for k, v in acc[m].items()} for m in METHODS if m in acc}
     table = [dict(method=m, classifier=k, mean=v['mean'], std=v['std'], n=v['n'], text=_fmt(v)) for m, byc in accuracy.items() for k, v in byc.items()]
     c0 = load_json(out/'seed0'/'classify.json')
@@ -839,7 +869,7 @@ def results(self:TransferJob):
                source_model=dict(path=str(self.bundle_path), input='features' if self.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
                                  backbone=(b.extra or {}).get('backbone')),
-               dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, per_seed=per_seed,
+               dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
                importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks,
                timing=dict(stages=timing, total_seconds=round(sum(timing.values()), 1), cpu_seconds=cpu,
                            total_cpu_seconds=round(sum(v or 0 for v in cpu.values()), 1)), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -858,6 +888,10 @@ def plot_accuracy(results:dict, # a `results.json` dict
     from matplotlib.figure import Figure
     from drl_microscopy.interpret import save_figure
     rows = [r for r in results['accuracy_table'] if r['mean'] is not None]
+    if not rows:
+        fig = Figure(figsize=(7, 1.2))
+        fig.text(0.5, 0.5, 'no balanced accuracy: ' + (results.get('accuracy_withheld') or 'no classifier result'), ha='center', va='center', wrap=True, fontsize=9)
+        return save_figure(fig, path)
     fig = Figure(figsize=(7, 0.35 * len(rows) + 1.2)); ax = fig.add_subplot()
     labels = [f"{r['method']} · {r['classifier']}" for r in rows][::-1]
     vals, errs = [100 * r['mean'] for r in rows][::-1], [100 * r['std'] for r in rows][::-1]
@@ -884,7 +918,8 @@ def figures(self:TransferJob):
     c0 = load_json(out/'seed0'/'classify.json')
     clf = self.cfg.classifiers[0]
     r = types.SimpleNamespace(**c0['results']['drl-transfer'][clf]); r.confusion = np.asarray(r.confusion)
-    fig = plot_confusion(r, title=f"DRL transfer, {clf}, seed 0: balanced accuracy {100*r.balanced_accuracy:.1f}%")
+    score = 'no balanced accuracy (a class has no test image)' if res.get('accuracy_withheld') else f"balanced accuracy {100*r.balanced_accuracy:.1f}%"
+    fig = plot_confusion(r, title=f"DRL transfer, {clf}, seed 0: {score}")
     save_figure(fig, out/'figures'/'confusion.png'); _close(fig)
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else None
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
@@ -921,13 +956,13 @@ def transfer_stages(self:TransferJob):
         S(f'finetune-{s}', [f'seed{s}/finetune.pt'], lambda s=s, ft=ft: self.finetune(s, ft), deps=feat)
         if 'scratch' in cfg.baselines: S(f'scratch-{s}', [f'seed{s}/scratch.pt'], lambda s=s: self.scratch(s), deps=feat)
         if 'cnn' in cfg.baselines: S(f'cnn-{s}', [f'seed{s}/cnn.json'], lambda s=s: self.cnn(s), deps=pre)
-        S(f'classify-{s}', [f'seed{s}/classify.json'], lambda s=s: self.classify_seed(s),
+        S(f'classify-{s}', [f'seed{s}/classify.json', f'seed{s}/codes.npz'], lambda s=s: self.classify_seed(s),
           deps=feat + [f'finetune-{s}', f'scratch-{s}', 'morphology', 'metrics-source'])
         if cfg.metrics: S(f'metrics-{s}', [f'metrics/seed{s}.json'], lambda s=s, ft=ft: self.metrics_of(ft, self.out/'metrics'/f'seed{s}.json'),
                           deps=pre + [f'finetune-{s}'])
         names += [f'finetune-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'metrics-{s}']
     held = self.held_name() is not None
-    if held: S('openset', ['openset/openset.json'], self.open_set, deps=feat + ['metrics-source'])
+    if held: S('openset', ['openset/openset.json', 'openset/codes.npz', 'openset/finetune.pt'], self.open_set, deps=feat + ['metrics-source'])
     S('results', ['results.json'], self.results, deps=names + ['openset'])
     S('figures', _figure_names(held), self.figures, deps=['results'])
 
@@ -1129,7 +1164,9 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     acc_rows = [dict(r, text=r['text'], values=', '.join(f'{100*v:.1f}' for v in res['accuracy'][r['method']][r['classifier']]['values']))
                 for r in res['accuracy_table']]
     checks = [dict(check=k, value=v) for k, v in res.get('checks', {}).items()]
-    S.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
+    if res.get('accuracy_withheld'): S.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
+                                              + _esc(res['accuracy_withheld']) + '.</p>' + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
+    else: S.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
              f"{cfg.seeds} seed(s). <b>drl-transfer</b> is the method; the others are baselines on the same split.</p>"
              + _table(acc_rows, ['method', 'classifier', 'text', 'n', 'values'], ['method', 'classifier', 'balanced accuracy (%)', 'seeds', 'per seed'])
              + (_table(checks, ['check', 'value']) if checks else '')
@@ -1224,10 +1261,24 @@ def _prepare(cfg:RunConfig, out, force:bool, resume:bool, task:str)->tuple:
     save_config(cfg, out/'config.toml')
     return out, allowed
 
+def check_apart(out:str|Path, # the run folder
+                target:str|Path, # the target image folder or CSV list
+               ):
+    "Refuse a run folder inside the target's image folder, or a target inside the run folder: a run never writes among its images."
+    from drl_microscopy.data import resolve_source
+    t = resolve_source(target)
+    if t.is_file(): return                   # a CSV list reads only the files it names
+    t, o = t.resolve(), Path(out).expanduser().resolve()
+    if o == t or t in o.parents:
+        raise DrlmError(f"the run folder {out} is inside the target's image folder {t}: the run would write among the images (and a later "
+                        "scan would read its figures as a class); choose an output folder outside it")
+    if o in t.parents: raise DrlmError(f"the target {target} is inside the run folder {out}: choose an output folder that does not hold the images")
+
 def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
     "Check the target (unless resuming), resolve `source='auto'` in `cfg`, prepare the folder, and make the job."
-    o = Path(out)
-    if not (force or resume) and o.is_dir() and any(o.iterdir()): run_folder(o)   # refuses at once, before reading any image
+    o = Path(out).expanduser()
+    check_run_folder(o, force=force, resume=resume)    # refuses at once, before any image is read or any file deleted
+    if not is_preset(cfg.target): check_apart(o, cfg.target)
     if resume and cfg.source == 'auto' and (o/'config.toml').exists(): cfg.source = load_config(o/'config.toml').source
     td = None
     if not resume or cfg.source == 'auto':

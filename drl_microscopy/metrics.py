@@ -682,6 +682,8 @@ def encode_factors(model_or_encoder, # callable images -> codes, or an nn.Module
 # %% ../nbs/07_metrics.ipynb #310c5ea5
 METRICS = ('omes', 'mig', 'dci', 'sap', 'modularity', 'beta_vae', 'factor_vae')
 
+_PER_VALUE_METRICS = ('dci', 'sap', 'modularity')   # estimators trained and tested on a split of every factor value
+
 def evaluate(model_or_encoder, # callable images -> (N, D) codes, or an nn.Module with .encode(x) -> (mu, logvar)
              source, # a synthetic source: `.space` (a `FactorSpace`) and `.render(factors, seed=None)`
              n:int=10_000, # images to render and encode (n // 2 intervention pairs)
@@ -707,6 +709,11 @@ def evaluate(model_or_encoder, # callable images -> (N, D) codes, or an nn.Modul
     free = list(space.free)
     if not free: raise DrlmError("the source's factor space has no free factor: nothing to evaluate")
     names = [str(space.names[j]) for j in free]
+    labelled = [m for m in metrics if m in _PER_VALUE_METRICS]
+    if labelled:            # these need every value of every factor at least twice: check before any image is rendered
+        k, big = max((int(space.sizes[j]), str(space.names[j])) for j in free)
+        if n < 8 * k: raise DrlmError(f"n = {n} is too few images for {', '.join(labelled)} on this source: its factor {big!r} has {k} values "
+                                      f"and each needs several images; use n ≥ {8 * k} (about {20 * k} for stable scores)")
     m = n // 2
     fa, fb, changed = (np.asarray(o) for o in space.sample_pairs(m, k=1, seed=seed))
     t0 = time.perf_counter()

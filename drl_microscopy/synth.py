@@ -827,7 +827,7 @@ def write_synth_sample(source:str, # 'texture-sprites', 'synth-cells', 'vacuoles
     if isinstance(r, SynthTarget): f, y = r.sample_factors(n, g)
     else: f, y = r.space.sample_factors(n, g), None
     img_seed = int(g.integers(2**31))
-    out = run_folder(out, force=force, meta=dict(command='synth', source=source, n=n, size=size, seed=seed))
+    out = run_folder(out, force=force, resumable=False, meta=dict(task='synth', source=source, n=n, size=size, seed=seed))
     sp, vals = r.space, r.space.factor_values(f)
     buf = io.StringIO(); w = csv.writer(buf, lineterminator='\n')
     w.writerow(['index', *sp.names, *[f"{nm}_value" for nm in sp.names], *(['label', 'class'] if y is not None else [])])

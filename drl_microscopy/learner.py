@@ -36,8 +36,8 @@ from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAEL
 # %% auto #0
 __all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged', 'NaNGuard',
            'FactorVAECallback', 'FeatureInputs', 'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam',
-           'adamw', 'pretrain_learner', 'is_out_of_memory', 'memory_guard', 'encode', 'Bundle', 'save_bundle',
-           'load_bundle', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder',
+           'adamw', 'is_feature_source', 'pretrain_learner', 'is_out_of_memory', 'memory_guard', 'encode', 'Bundle',
+           'save_bundle', 'load_bundle', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder',
            'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #9daf08ea
@@ -315,6 +315,10 @@ def adamw(params, lr=1e-4, weight_decay=0.01, **kwargs):
     "PyTorch's AdamW (weight decay 0.01, the fine-tuning optimiser of the reference) for fastai."
     return OptimWrapper(params, torch.optim.AdamW, lr=lr, weight_decay=weight_decay, **kwargs)
 
+def is_feature_source(source)->bool:
+    "Whether `source` yields feature vectors rather than images (`features.FeatureSource`, `features.FeaturePool`: `input == 'features'`)."
+    return getattr(source, 'input', 'images') == 'features'
+
 def _source_info(renderer)->dict:
     space = getattr(renderer, 'space', None)
     return dict(name=getattr(renderer, 'name', type(renderer).__name__), size=getattr(renderer, 'size', None),
@@ -323,7 +327,7 @@ def _source_info(renderer)->dict:
                 fixed={k: int(v) for k, v in (getattr(space, 'fixed', None) or {}).items()})
 
 # %% ../nbs/05_learner.ipynb #a97379cb
-def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
+def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`features.feature_source` / `feature_pool`)
                      model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
                      beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
                      latent:int=10, # latent dims
@@ -343,10 +347,11 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
                      clip:float|None=None, # gradient clipping norm; None: 1.0 for weak models, none otherwise
                      total_steps:int|None=None, # stop the data stream after this many steps
                      n_valid:int=256, # images (or pairs) in the fixed validation set
-                     recon:str='bernoulli', # 'bernoulli' or 'gaussian'
+                     recon:str|None=None, # 'bernoulli' or 'gaussian' (None: 'gaussian' for a feature source, else 'bernoulli')
                      channels_last:bool|None=None, # channels-last memory format (None: on for a ConvVAE on the CPU)
                      features=None, # a callable images -> feature vectors (N, F) in [0, 1] (frozen backbone Φ): train an MLPVAE on them
-                     hidden:int=512, # MLPVAE hidden width (with `features`)
+                     hidden:int=512, # MLPVAE hidden width (feature sources and `features`)
+                     recon_scale:float|None=None, # multiplies the reconstruction term (None: the feature size for a feature source, else 1)
                      mixed_precision:str|None=None, # 'bf16' or 'fp16' automatic mixed precision (`VAEMixedPrecision`; fp16 on a GPU only); None: float32
                      **kwargs, # more arguments of the loss (gamma, c_max, lambda_od, ...)
                     )->Learner:
@@ -358,17 +363,25 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
     set_seed(seed)
     dev = default_device(device)
     if mixed_precision == 'fp16' and dev.type != 'cuda': raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (device {dev}); use mixed_precision='bf16' on the CPU")
-    dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
-                            device=dev, size=size, centred=centred, total_steps=total_steps)
+    phi = is_feature_source(source)
+    if phi and features is not None: raise DrlmError("a feature source already yields features: do not pass features= too")
+    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `features.FeaturePool`)
+        dls = source.dataloaders(bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
+                                 device=dev, total_steps=total_steps)
+    else: dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
+                                  device=dev, size=size, centred=centred, total_steps=total_steps)
     r = dls.renderer
-    if features is None: vae = ConvVAE(r.size, r.channels, latent=latent, arch=arch)
+    recon = recon or ('gaussian' if phi else 'bernoulli')
+    if recon_scale is None: recon_scale = float(source.dim) if phi else 1.
+    if phi: vae = MLPVAE(int(source.dim), latent=latent, hidden=hidden)
+    elif features is None: vae = ConvVAE(r.size, r.channels, latent=latent, arch=arch)
     else:
         with torch.no_grad(): f = features(dls.train.one_batch()[0][:2])
         if f.ndim != 2: raise DrlmError(f"features must map images to vectors (N, F), got shape {tuple(f.shape)}")
         vae = MLPVAE(f.shape[1], latent=latent, hidden=hidden)
     net = WeakPairVAE(vae, aggregator, spec['average'], threshold) if weak else vae
     if warmup_steps is None: warmup_steps = total_steps // 8 if total_steps else 0
-    loss = make_loss(model, beta=beta, latent=latent, warmup_steps=warmup_steps, recon=recon, **kwargs)
+    loss = make_loss(model, beta=beta, latent=latent, warmup_steps=warmup_steps, recon=recon, recon_scale=recon_scale, **kwargs)
     if clip is None: clip = 1.0 if weak else 0.
     cb_list = [LossSchedule(), StepSeed(seed), TrainingLog(), NaNGuard()]
     if clip: cb_list.append(GradientClip(clip))
@@ -384,9 +397,11 @@ def pretrain_learner(source, # a renderer object, or a `synth.get_source` name
         config=dict(task='pretrain', model=model, beta=loss.beta, latent=latent, bs=bs, aggregator=aggregator if weak else None,
                     threshold=threshold if weak and aggregator == 'argmax' else None, arch=arch, lr=lr,
                     warmup_steps=warmup_steps, seed=seed, k=k if weak else None, recon=recon, clip=clip,
-                    input='images' if features is None else 'features',
-                    features=None if features is None else (getattr(features, 'config', None) or repr(features)),
-                    loss_kwargs={kk: v for kk, v in kwargs.items()}, mixed_precision=mixed_precision),
+                    input='images' if features is None and not phi else 'features',
+                    features=(getattr(source, 'config', None) or repr(source)) if phi else
+                             None if features is None else (getattr(features, 'config', None) or repr(features)),
+                    loss_kwargs={kk: v for kk, v in kwargs.items()}, mixed_precision=mixed_precision,
+                    **(dict(recon_scale=recon_scale, size=getattr(source, 'size', None)) if phi else {})),
         factor_names=names, source=src)
     return learn
 
@@ -556,9 +571,10 @@ def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle
 
 # %% ../nbs/05_learner.ipynb #d981511e
 _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 'bs', 'centred', 'arch', 'k',
-             'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs')
+             'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs',
+             'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
-def pretrain(source='texture-sprites', # a `synth.get_source` name, or a renderer object
+def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`features.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
              beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
@@ -579,12 +595,14 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
              warmup_steps:int|None=None, # β warm-up steps (None: steps // 8, the paper's 50k of 400k)
              steps_per_epoch:int|None=None, # steps between validations (None: min(steps, 1000))
              checkpoint_every:int|None=None, # steps between checkpoints (None: max(steps_per_epoch, steps // 20))
-             recon:str='bernoulli', # reconstruction term
+             recon:str|None=None, # reconstruction term (None: 'gaussian' for a feature source, else 'bernoulli')
              progress:bool=True, # show fastai's progress bar and epoch table
              mixed_precision:str|None=None, # 'bf16' or 'fp16' (GPU) automatic mixed precision; None: float32
              cbs=None, # more callbacks (e.g. fastai's `DistributedTrainer`: see `distributed.distributed_pretrain`)
              bs_flag:str='--bs', # the batch-size setting an out-of-memory error names (`drlm run`: --pretrain_bs)
              lr_flag:str='--lr', # the learning-rate setting a divergence error names (`drlm run`: --pretrain_lr)
+             hidden:int=512, # MLP VAE hidden width (feature sources)
+             recon_scale:float|None=None, # multiplies the reconstruction term (None: the feature size for a feature source, else 1)
              **kwargs, # more arguments of the loss (gamma, c_max, ...)
             )->Path:
     "Pretrain a source model on a synthetic source into run folder `out`; returns the folder."
@@ -602,12 +620,19 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
     warmup = steps // 8 if warmup_steps is None else warmup_steps
     every = checkpoint_every or max(spe, steps // 20)
     src_name = source if isinstance(source, str) else getattr(source, 'name', type(source).__name__)
+    phi = is_feature_source(source)
+    recon = recon or ('gaussian' if phi else 'bernoulli')
+    if phi:
+        if recon_scale is None: recon_scale = float(source.dim)
+        size = getattr(source, 'size', size)
     cfg = dict(source=src_name, model=model, aggregator=aggregator, beta=beta, latent=latent, size=size, seed=seed, bs=bs,
                lr=lr, centred=centred, arch=arch, k=k, threshold=threshold, warmup_steps=warmup, steps_per_epoch=spe,
                checkpoint_every=every, recon=recon, loss_kwargs=_plain(kwargs), steps=steps,
                mixed_precision=_mixed_precision(mixed_precision), processes=max(1, num_distrib()))
+    if phi: cfg.update(input='features', features=getattr(source, 'config', None) or repr(source), hidden=hidden, recon_scale=recon_scale)
+    elif recon_scale is not None: cfg['recon_scale'] = recon_scale
     if old is not None:
-        diff = {kk: (old.get(kk), cfg[kk]) for kk in _RUN_KEYS if old.get(kk) != _plain(cfg[kk])}
+        diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != _plain(cfg.get(kk))}
         if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
                                  ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
     rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
@@ -625,7 +650,7 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
     learn = pretrain_learner(source, model, beta=beta, latent=latent, bs=bs, aggregator=aggregator, arch=arch, lr=lr,
                              warmup_steps=warmup, steps_per_epoch=spe, seed=seed, device=device, size=size,
                              k=k, threshold=threshold, total_steps=steps, recon=recon, mixed_precision=mixed_precision,
-                             cbs=[ck, *(cbs or [])], **kwargs)
+                             cbs=[ck, *(cbs or [])], hidden=hidden, recon_scale=recon_scale, **kwargs)
     learn.nan_guard.lr_flag = lr_flag
     oom_hint = "a run keeps its batch size when resumed: start it again with --force, or write to a new --out"
     with memory_guard(bs, bs_flag, 'pretraining', oom_hint):
@@ -640,7 +665,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, or a rendere
             if rank0:
                 with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
     if not rank0: return out
-    learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter)))
+    learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter), **(source.bundle_extra() if phi else {})))
+    if phi: return out                                      # a feature model decodes no images: no traversal figure
     import matplotlib.pyplot as plt
     fig = plot_traversals(learn.model, names=learn.bundle_info['factor_names'])
     with atomic_open(out/'traversals.png', 'wb') as f: fig.savefig(f, format='png', dpi=80)

@@ -180,7 +180,7 @@ def transfer(model_run:str, # a `drlm pretrain` run folder (or its bundle.pt), g
              bs:int=64, # fine-tuning batch size
              lr:float=1e-4, # AdamW learning rate
              classifiers:str='gbt,mlp', # comma-separated: gbt, mlp, linear
-             baselines:str='no-finetune,scratch,cnn,morphology,features', # comma-separated baselines
+             baselines:str='no-finetune,scratch,cnn,morphology,morphology-basic,drl-morphology,features', # comma-separated baselines
              held_out:str='first', # open-set class: a class name, 'first', or '' for none
              n_train:int=400, # preset targets: training images
              n_test:int=200, # preset targets: test images

@@ -22,11 +22,12 @@ __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'RunConfig', 'make_config', 't
            'load_config', 'check_config', 'TargetData', 'is_preset', 'border_luminance', 'polarity_note', 'auto_source',
            'no_test_note', 'load_target', 'held_out_class', 'source_bundle_path', 'make_backbone', 'FeatureSource',
            'phi_parts', 'source_renderer', 'pretrain_features', 'peak_memory_mb', 'Job', 'dim_names_for',
-           'image_format', 'TransferJob', 'morphology_features', 'plot_accuracy', 'interpret_run', 'evaluate_run',
-           'reproduce_command', 'report', 'check_apart', 'transfer', 'run']
+           'image_format', 'TransferJob', 'morphology_cache', 'morphology_features', 'plot_accuracy',
+           'key_measurements', 'interpret_run', 'evaluate_run', 'reproduce_command', 'report', 'check_apart',
+           'transfer', 'run']
 
 # %% ../nbs/11_pipeline.ipynb #5ffce92f
-BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'features')
+BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
 CLASSIFIERS = ('gbt', 'mlp', 'linear')
 
 @dataclass
@@ -50,7 +51,7 @@ class RunConfig:
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
     classifiers:list = field(default_factory=lambda: ['gbt', 'mlp']) # classifiers on the latents: gbt, mlp, linear
-    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology, features
+    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
     lr:float = 1e-4 # AdamW learning rate of fine-tuning (the paper: 1e-4)
@@ -542,7 +543,7 @@ def image_format(cfg:RunConfig, bundle=None)->tuple:
     ch = getattr(synth.SOURCES.get(cfg.source), 'channels', 3)
     return cfg.size, ch if isinstance(ch, int) else 3
 
-METHODS = ('drl-transfer', 'no-finetune', 'scratch', 'cnn', 'morphology', 'features')
+METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features')
 
 class TransferJob(Job):
     "The stages of transfer, classification, baselines, metrics and open set for one run folder."
@@ -692,15 +693,32 @@ def cnn(self:TransferJob, seed:int):
 # %% ../nbs/11_pipeline.ipynb #e0dcbac6
 @patch
 def morphology(self:TransferJob):
-    "Stage `morphology`: hand-crafted measurements of every training and test image."
-    from drl_microscopy.interpret import measure_morphology
-    d = self.data
-    parts = []
-    for s in ('train', 'test'):
-        m = measure_morphology(getattr(d, f'x_{s}'))
-        y = getattr(d, f'y_{s}')
-        parts.append(m.assign(split=s, y=y, label=[d.classes[i] for i in y]))
-    _write_csv(self.out/'morphology.csv', pd.concat(parts, ignore_index=True))
+    "Stage `morphology`: CellProfiler's (and/or the 13 basic) measurements of every training and test image."
+    from drl_microscopy.interpret import morphology_table
+    d, found = self.data, {}
+    for kind, name in _morphology_files(self.cfg.baselines):
+        parts, failed = [], {}
+        for s in ('train', 'test'):
+            m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=not self.quiet, cache_dir=morphology_cache())
+            y = getattr(d, f'y_{s}')
+            parts.append(m.assign(split=s, y=y, label=[d.classes[i] for i in y]))
+            failed.update({f'{s}/{i}': why for i, why in bad.items()})
+        if failed: self.log(f"morphology ({kind}): {len(failed)} image(s) without a measurable object (their values are the training median), e.g. "
+                            + '; '.join(f'{k}: {v}' for k, v in list(failed.items())[:3]))
+        found[kind] = dict(file=name, n_failed=len(failed), failed=dict(list(failed.items())[:200]))
+        _write_csv(self.out/name, pd.concat(parts, ignore_index=True))
+    save_json(self.out/'morphology.json', found)
+
+def morphology_cache()->Path:
+    "Where morphology tables are cached: `$DRLM_CACHE/morphology` (default `~/.cache/drl_microscopy/morphology`)."
+    return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'morphology'
+
+def _morphology_files(baselines)->list:
+    "`(kind, file)` of the morphology tables the baselines need."
+    need = []
+    if 'morphology' in baselines or 'drl-morphology' in baselines: need.append(('cellprofiler', 'morphology.csv'))
+    if 'morphology-basic' in baselines: need.append(('basic', 'morphology_basic.csv'))
+    return need
 
 def morphology_features(table:pd.DataFrame)->tuple:
     "Standardised numeric measurements `(train, test, names)` of a morphology table with a `split` column."
@@ -728,8 +746,15 @@ def representations(self:TransferJob, seed:int)->dict:
     if 'scratch' in cfg.baselines:
         sb = load_bundle(out/f'seed{seed}'/'scratch.pt', device=self.dev)
         z = enc(sb, 'train'); reps['scratch'] = (z, enc(sb, 'test'), dim_names_for(sb, z))
-    if 'morphology' in cfg.baselines:
-        reps['morphology'] = morphology_features(pd.read_csv(out/'morphology.csv'))
+    if 'morphology' in cfg.baselines or 'drl-morphology' in cfg.baselines:
+        cp = morphology_features(pd.read_csv(out/'morphology.csv'))
+        if 'morphology' in cfg.baselines: reps['morphology'] = cp
+        if 'drl-morphology' in cfg.baselines:      # the named codes beside the named measurements, both standardised on train
+            zt, ze, zn = reps['drl-transfer']
+            mu, sd = zt.mean(0), zt.std(0) + 1e-8
+            reps['drl-morphology'] = (np.hstack([(zt - mu) / sd, cp[0]]), np.hstack([(ze - mu) / sd, cp[1]]), list(zn) + list(cp[2]))
+    if 'morphology-basic' in cfg.baselines:
+        reps['morphology-basic'] = morphology_features(pd.read_csv(out/'morphology_basic.csv'))
     if 'features' in cfg.baselines and self.phi:
         reps['features'] = (self.inputs('train').numpy(), self.inputs('test').numpy(), [f'phi{k}' for k in range(self.inputs('train').shape[1])])
     return reps
@@ -854,12 +879,15 @@ def results(self:TransferJob):
     checks = {}
     dr = accuracy.get('drl-transfer', {})
     for k, v in dr.items():
-        for base in ('no-finetune', 'scratch', 'morphology', 'features'):
+        for base in ('no-finetune', 'scratch', 'morphology', 'morphology-basic', 'features'):
             b = accuracy.get(base, {}).get(k)
             if b and b['mean'] is not None: checks[f'{k}: drl-transfer > {base}'] = bool(v['mean'] > b['mean'])
     if 'cnn' in accuracy and dr:
         best = max(v['mean'] for v in dr.values())
         checks['points below the supervised CNN (best classifier)'] = round(100 * (accuracy['cnn']['cnn']['mean'] - best), 2)
+    for k, v in accuracy.get('drl-morphology', {}).items():     # beyond the paper: the named codes add to the named measurements
+        b = accuracy.get('morphology', {}).get(k)
+        if b and b['mean'] is not None and v['mean'] is not None: checks[f'{k}: drl-morphology >= morphology + 3 points'] = bool(v['mean'] >= b['mean'] + 0.03)
     osr = load_json(out/'openset'/'openset.json') if (out/'openset'/'openset.json').exists() else None
     b = self.bundle
     timing = {k: v['seconds'] for k, v in self.record['stages'].items()}
@@ -949,7 +977,7 @@ def transfer_stages(self:TransferJob):
     if self.phi: S('features', ['features.npz'], self.extract_features, deps=pre)
     feat = pre + (['features'] if self.phi else [])
     if cfg.metrics: S('metrics-source', ['metrics/source.json'], lambda: self.metrics_of(self.bundle_path, self.out/'metrics'/'source.json'), deps=pre)
-    if 'morphology' in cfg.baselines: S('morphology', ['morphology.csv'], self.morphology)
+    if _morphology_files(cfg.baselines): S('morphology', [f for _, f in _morphology_files(cfg.baselines)] + ['morphology.json'], self.morphology)
     names = ['data', 'features', 'metrics-source', 'morphology'] + pre
     for s in range(cfg.seeds):
         ft = self.out/f'seed{s}'/'finetune.pt'
@@ -1029,14 +1057,15 @@ def interpret(self:TransferJob, dest:str|Path):
     # morphology and its correlation with the named dims
     if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
     else:
-        m = I.measure_morphology(self.data.x_test); morph = m.assign(split='test', y=self.data.y_test)
+        m, _ = I.morphology_table(self.data.x_test, progress=not self.quiet, cache_dir=morphology_cache()); morph = m.assign(split='test', y=self.data.y_test)
     morph = morph[morph.split == 'test'].reset_index(drop=True)
     _write_csv(add(dest/'morphology.csv'), morph)
     feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]
     corr = I.correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
     _write_csv(add(dest/'correlation.csv'), corr['table'])
+    shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
     for method in ('pearson', 'spearman'):
-        fig = I.plot_correlation(corr, method, path=add(dest/f'correlation_{method}.png'))
+        fig = I.plot_correlation({k: (v if k == 'table' else v[shown]) for k, v in corr.items()}, method, path=add(dest/f'correlation_{method}.png'))
     t = corr['table'][corr['table'].method == 'pearson'].dropna(subset=['r'])
     if len(t):
         best = t.loc[t.r.abs().sort_values(ascending=False).index[:5]]
@@ -1050,6 +1079,25 @@ def interpret(self:TransferJob, dest:str|Path):
         _write_csv(add(dest/'open_set.csv'), pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
         findings['open_set'] = o['summary']
     save_json(dest/'index.json', dict(files=files, findings=findings, run=str(out), created=_now()))
+
+_KEY_MEASUREMENTS = ('AreaShape_Area', 'AreaShape_Perimeter', 'AreaShape_MajorAxisLength', 'AreaShape_MinorAxisLength', 'AreaShape_Eccentricity',
+                     'AreaShape_Solidity', 'AreaShape_FormFactor', 'AreaShape_Orientation', 'AreaShape_MaxFeretDiameter')
+_KEY_PREFIXES = ('Intensity_MeanIntensity_', 'Texture_Contrast_', 'Granularity_1_')
+
+def key_measurements(columns:list, # the measurement columns of a morphology table
+                     most:int=20, # at most this many
+                    )->list:
+    "The measurements shown in a correlation figure: CellProfiler's size/shape ones, then mean intensity, contrast and granularity per channel (all of a small table)."
+    cols = list(columns)
+    if len(cols) <= most: return cols
+    keys = [c for c in _KEY_MEASUREMENTS if c in cols]
+    for pre in _KEY_PREFIXES:
+        seen = set()
+        for c in cols:                       # the first column of the set for each channel (Texture_Contrast_red_3_00_256, ...)
+            if c.startswith(pre) and 'Edge' not in c:
+                ch = c[len(pre):].split('_')[0]
+                if ch not in seen: seen.add(ch); keys.append(c)
+    return keys[:most]
 
 def interpret_run(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
                   out:str|None=None, # where to write (default: RUN/interpret)
@@ -1194,8 +1242,9 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     for r in sc:
         for k in ('r', 'ci_low', 'ci_high'): r[k] = f'{r[k]:.2f}' if isinstance(r[k], float) else r[k]
         r['p'] = f"{r['p']:.2g}" if isinstance(r['p'], float) else r['p']
-    S.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with hand-crafted measurements '
-             'of the test images (area, solidity, mean colour, texture, ...); * marks p &lt; 0.05. Spearman and confidence intervals in '
+    S.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with CellProfiler\'s measurements '
+             'of the test images (area, shape, Feret diameters, mean intensity, texture, granularity; the figure shows the main ones, the '
+             'table the strongest of all); * marks p &lt; 0.05. Every measurement, Spearman and confidence intervals in '
              '<code>interpret/correlation.csv</code>.</p>' + (_table(sc, ['dim', 'feature', 'r', 'ci_low', 'ci_high', 'p']) if sc else '')
              + _img(run/'interpret'/'correlation_pearson.png', 'latent × morphology correlation'))
     # disentanglement
@@ -1330,7 +1379,7 @@ def transfer(model_run:str, # a `drlm pretrain` run folder (or its bundle.pt)
              bs:int=64, # fine-tuning batch size
              lr:float=1e-4, # AdamW learning rate
              classifiers:str='gbt,mlp', # comma-separated: gbt, mlp, linear
-             baselines:str='no-finetune,scratch,cnn,morphology,features', # comma-separated baselines
+             baselines:str='no-finetune,scratch,cnn,morphology,morphology-basic,drl-morphology,features', # comma-separated baselines
              held_out:str='first', # open-set class: a class name, 'first', or '' for none
              n_train:int=400, # preset targets: training images
              n_test:int=200, # preset targets: test images

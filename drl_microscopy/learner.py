@@ -233,6 +233,11 @@ def _bare(model:nn.Module)->nn.Module:
     "The module inside a `DistributedDataParallel` / `DataParallel` wrapper (fastai's `DistributedTrainer` wraps the model during `fit`)."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
+def _unreadable(path:Path, e:BaseException)->str:
+    "Why a file torch could not read: empty, or truncated/corrupt with torch's own words (some of its errors have none)."
+    if path.is_file() and path.stat().st_size == 0: return 'an empty file'
+    return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {e}" if str(e) else '')
+
 def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     "The newest `ckpt-<step>.pt` in `folder` and its step, or `(None, 0)`."
     folder = Path(folder)
@@ -276,7 +281,9 @@ class Checkpoint(Callback):
         "Restore the learner's state from checkpoint `path`."
         learn, path = self.learn, Path(path)
         try: state = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e: raise DrlmError(f"cannot read checkpoint {path}: {e}") from e
+        except Exception as e:
+            raise DrlmError(f"cannot read the checkpoint {path} ({_unreadable(path, e)}): delete it to resume from the checkpoint before it, "
+                            "or start the run again with --force") from e
         _bare(learn.model).load_state_dict(state['model'])
         if learn.opt is None: learn.create_opt()
         lr = learn.opt.hypers[-1]['lr']                      # the lr asked for now wins over the saved one
@@ -507,7 +514,8 @@ def load_bundle(path:str|Path, # a file written by `save_bundle`
     dev = default_device(device)
     try: data = torch.load(path, map_location=dev, weights_only=True)
     except Exception as e:
-        raise DrlmError(f"{path} is not a readable drl_microscopy model bundle (truncated, corrupted or another kind of file): {type(e).__name__}: {e}") from e
+        raise DrlmError(f"{path} is not a readable drl_microscopy model bundle ({_unreadable(path, e)}); if a run wrote it, delete it and "
+                        "continue the run with --resume to write it again (or start the run again with --force)") from e
     if not isinstance(data, dict) or data.get('format') != BUNDLE_FORMAT:
         raise DrlmError(f"{path} is not a drl_microscopy model bundle (no '{BUNDLE_FORMAT}' format marker)")
     if data.get('format_version') != BUNDLE_VERSION:

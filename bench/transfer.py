@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Balanced accuracy of DRL transfer against its baselines on real and synthetic targets (`drl_microscopy.pipeline`).
+"""Balanced accuracy of DRL transfer against its baselines on real and synthetic targets (`drl_microscopy.run`).
 
     python bench/transfer.py                          # the whole table (≈ 60 min on 2 cores): pretrain once, then every dataset
     python bench/transfer.py --only pbc,herlev        # some datasets (reuses the pretrained model in --out when it is there)
@@ -64,7 +64,7 @@ def worker(args):
     "In a subprocess: pretrain (name 'pretrain') or transfer one dataset; prints nothing but the log."
     import torch
     torch.set_num_threads(args.threads)
-    from drl_microscopy import pipeline
+    from drl_microscopy import run as pipeline
     from drl_microscopy.learner import pretrain
     s = QUICK if args.quick else FULL
     out = Path(args.out)

@@ -10,7 +10,7 @@ the no-fine-tuning baseline only; prints balanced accuracy of GBT and MLP and OM
 """
 import sys, json, time, torch
 torch.set_num_threads(2)
-from drl_microscopy import pipeline
+from drl_microscopy import run as pipeline
 ep, lr, tag = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3]
 target = sys.argv[4] if len(sys.argv) > 4 else 'pbc_blood_cells'
 freeze = int(sys.argv[5]) if len(sys.argv) > 5 else 0

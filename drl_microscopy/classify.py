@@ -307,16 +307,22 @@ class OpenSetReport:
     def nearest(self)->str:
         "The known class the held-out images are most often predicted as."
         return str(self.predicted['count'].idxmax())
+    @property
+    def tied(self)->list:
+        "Every known class predicted as often as the most frequent one (more than one: a tie)."
+        c = self.predicted['count']
+        return [str(k) for k in c.index[c == c.max()]]
     def summary(self)->str:
-        top = self.predicted.iloc[0]
+        top = self.predicted.loc[self.nearest]
         d = self.distances.loc[self.nearest].sort_values(ascending=False)
-        return (f"held-out class {self.held_out_name!r} ({self.n_held_out} test images) is predicted as {self.nearest!r} "
-                f"for {top['fraction']:.0%} of them (mean confidence {top['mean_confidence']:.2f}); distance to the {self.nearest!r} "
+        said = (f"is predicted as {self.nearest!r} for {top['fraction']:.0%} of them (mean confidence {top['mean_confidence']:.2f})" if len(self.tied) == 1 else
+                "is predicted as " + ' and '.join(map(repr, self.tied)) + f" equally often ({top['fraction']:.0%} each, a tie)")
+        return (f"held-out class {self.held_out_name!r} ({self.n_held_out} test images) {said}; distance to the {self.nearest!r} "
                 f"centroid by dim: " + ', '.join(f"{k} {v:.2f}" for k, v in d.items()) +
                 f"; closed-set balanced accuracy {self.closed_set.balanced_accuracy:.3f}")
     def to_dict(self)->dict:
         return dict(held_out=self.held_out.item() if hasattr(self.held_out, 'item') else self.held_out, held_out_name=self.held_out_name,
-                    n_held_out=self.n_held_out, nearest=self.nearest, mean_confidence=self.mean_confidence,
+                    n_held_out=self.n_held_out, nearest=self.nearest, tied=self.tied, mean_confidence=self.mean_confidence,
                     predicted=self.predicted.reset_index(names='class').to_dict('records'),
                     distances={k: v for k, v in self.distances.to_dict('index').items()}, closed_set=self.closed_set.to_dict())
     def __repr__(self): return f"OpenSetReport: {self.summary()}"

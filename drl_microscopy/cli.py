@@ -4,15 +4,18 @@
 
 # %% ../nbs/14_cli.ipynb #ea57f007
 from __future__ import annotations
-import sys, os, contextlib
+import sys, os, inspect, contextlib, warnings
 from pathlib import Path
-from fastcore.script import anno_parser
+import argparse
 from . import __version__
 from .core import DrlmError
+# a library's own deprecation notice is not the user's business: torch warns about `torch.jit.script` when some
+# dependencies import, before any of our code runs (measured on every command); the user sees our messages only
+warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 # %% auto #0
-__all__ = ['evaluate', 'interpret', 'report', 'command', 'main', 'synth', 'check_pretrain', 'pretrain', 'library_command',
-           'transfer', 'run']
+__all__ = ['evaluate', 'interpret', 'report', 'command', 'add_flag', 'parser_for', 'main', 'synth', 'check_pretrain', 'pretrain',
+           'library_command', 'transfer', 'run']
 
 # %% ../nbs/14_cli.ipynb #880f8b81
 _COMMANDS = {}
@@ -34,6 +37,45 @@ def _underscore_flag(a:str)->str:
     if not a.startswith('--'): return a
     flag, eq, val = a.partition('=')
     return flag.replace('-', '_').replace('__', '--', 1) + eq + val
+
+def _shown(default)->str|None:
+    "How a default reads in help: lists as comma-separated values; nothing for no default."
+    if default is None or default is False or default == '' or default is inspect.Parameter.empty: return None
+    if isinstance(default, (list, tuple)): return ','.join(map(str, default)) or None
+    return str(default)
+
+def add_flag(p:argparse.ArgumentParser, # the parser
+             name:str, # the parameter (underscores)
+             doc:str, # its docment
+             default=None, # its default (None: not given)
+             typ=str, # int, float, str or bool
+             shown_default=None, # the default the help shows, when the parser's own is None (`drlm run`'s overrides)
+             hidden_aliases=(), # more flags for the same setting, not listed
+            ):
+    "One flag, `--hyphen-form`, with its underscore form as a hidden alias and the default shown once."
+    flag = '--' + name.replace('_', '-')
+    shown = _shown(default if shown_default is None else shown_default)
+    text = (doc or '').strip() + (f" (default: {shown})" if shown and 'default' not in (doc or '') else '')
+    kw = dict(dest=name, action='store_true') if typ is bool else dict(dest=name, type=typ, default=default, metavar=name.upper())
+    p.add_argument(flag, help=text or None, **kw)
+    for alias in ({'--' + name} - {flag}) | set(hidden_aliases): p.add_argument(alias, help=argparse.SUPPRESS, **kw)
+
+def parser_for(func, # a function whose docmented parameters are the command's settings
+               prog:str, # 'drlm NAME'
+               description:str|None=None, # the help's first paragraph (default: the function's docstring)
+               skip=(), # parameters that are not flags
+              )->argparse.ArgumentParser:
+    "An argparse parser from a function's signature and docments: required parameters positional, the others hyphenated flags."
+    from fastcore.docments import docments
+    p = argparse.ArgumentParser(prog=prog, description=description or (func.__doc__ or '').strip())
+    types = {'int': int, 'float': float, 'bool': bool}
+    for name, d in docments(func, full=True, returns=False).items():
+        if name in skip or name in ('return', 'kwargs', 'args'): continue
+        anno = str(d['anno']).replace("<class '", '').replace("'>", '')
+        if d['default'] is inspect.Parameter.empty: p.add_argument(name, help=d['docment']); continue
+        typ = bool if isinstance(d['default'], bool) else types.get(anno, type(d['default']) if isinstance(d['default'], (int, float)) else str)
+        add_flag(p, name, d['docment'], d['default'], typ)
+    return p
 
 def _message(e:BaseException)->str:
     "An error's message without the line fastai puts before errors raised inside callbacks."
@@ -64,11 +106,9 @@ def main(argv:list|None=None)->int:
         print(f"drlm: unknown command {name!r}; choose one of: {', '.join(_COMMANDS)}", file=sys.stderr)
         return 2
     f = _COMMANDS[name]
-    parser = f.make_parser() if hasattr(f, 'make_parser') else anno_parser(f, prog=f'drlm {name}')
-    rest = [_underscore_flag(a) for a in rest]   # fastcore names flags after the parameters (`--n_train`); accept `--n-train` too
+    parser = f.make_parser() if hasattr(f, 'make_parser') else parser_for(f, prog=f'drlm {name}')
     try: args = vars(parser.parse_args(rest))
     except SystemExit as e: return int(e.code or 0)
-    for k in ('pdb', 'xtra'): args.pop(k, None)
     out = _LineTracker(sys.stdout)
     def say(msg):                   # on a line of its own, after any progress bar
         if not out.at_line_start: out.stream.write('\n'); out.stream.flush()
@@ -140,7 +180,10 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
              mixed_precision:str=None, # 'bf16' or 'fp16' (GPU); default: off, or what `accelerate launch --mixed_precision` says
              quiet:bool=False, # no progress bar
             ):
-    "Pretrain a disentangled source model on synthetic images (several processes under torchrun / accelerate launch)."
+    """Pretrain a disentangled source model on synthetic images (several processes under torchrun / accelerate launch).
+
+    Its defaults (20,000 steps, batch 64, the paper's lr 1e-4) train a source model to reuse with `drlm transfer` or
+    `drlm run --pretrain-run`; `drlm run` without one pretrains a quick model for itself (1,000 steps, batch 32, lr 5e-4)."""
     from drl_microscopy.distributed import distributed_pretrain
     check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume)
     path = distributed_pretrain(source=source, model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps,
@@ -167,7 +210,7 @@ def library_command(name:str, # the sub-command
         print(f"wrote {path}")
         return path
     cmd.__doc__, cmd.__name__ = doc, name
-    cmd.make_parser = lambda: anno_parser(_library(module, func), prog=f'drlm {name}')
+    cmd.make_parser = lambda: parser_for(_library(module, func), prog=f'drlm {name}', description=doc)
     _COMMANDS[name] = cmd
     return cmd
 
@@ -175,21 +218,34 @@ evaluate = library_command('evaluate', 'run', 'evaluate_run', "Disentanglement s
 
 # %% ../nbs/14_cli.ipynb #ce81608b
 def _transfer_parser():
-    "The parser of `drlm transfer`: `run.transfer`'s own parameters; the model run is the first argument or `--model`."
-    p = anno_parser(_library('run', 'transfer'), prog='drlm transfer')
-    for a in p._actions:
-        if a.dest == 'model_run': a.nargs, a.required, a.default, a.help = '?', False, '', a.help + ', given as the first argument or as --model'
-    p.add_argument('--model', default='', help='the same as MODEL_RUN: drlm transfer --model RUN --target ...')
+    "The parser of `drlm transfer`: `run.transfer`'s own parameters; the source model is the first argument or `--model-run`."
+    lib = _library('run', 'transfer')
+    p = parser_for(lib, prog='drlm transfer', skip=('model_run',), description=(lib.__doc__ or '').strip() + " The source model is the "
+                   "first argument or --model-run (`--model`, its old spelling, still works but is deprecated: elsewhere --model names a method).")
+    p.add_argument('model_run', nargs='?', default='', help="a `drlm pretrain` run folder (or its bundle.pt)")
+    p.add_argument('--model-run', dest='model_run_flag', default='', help="the same, as a flag")
+    for alias in ('--model_run', '--model'): p.add_argument(alias, dest='model_run_flag' if alias == '--model_run' else 'model', default='', help=argparse.SUPPRESS)
     return p
 
 @command()
-def transfer(model_run:str='', model:str='', **settings):
+def transfer(model_run:str='', model_run_flag:str='', model:str='', **settings):
     "Fine-tune a pretrained model on a target, classify from named factors, with baselines."
-    if model and model_run and model != model_run: raise DrlmError(f"two models given: {model_run!r} and --model {model!r}")
-    if not (model_run or model): raise DrlmError("which pretrained model? give its run folder: drlm transfer --model RUN (or drlm transfer RUN)")
-    path = _library('run', 'transfer')(model_run or model, **settings)
-    print(f"wrote {path}")
+    if model: print("drlm transfer: --model is deprecated here (it names a method in drlm run and drlm pretrain): use --model-run", file=sys.stderr)
+    given = [m for m in dict.fromkeys((model_run, model_run_flag, model)) if m]
+    if len(given) > 1: raise DrlmError(f"two models given: {' and '.join(map(repr, given))}")
+    if not given: raise DrlmError("which pretrained model? give its run folder: drlm transfer RUN (or --model-run RUN)")
+    path = _library('run', 'transfer')(given[0], **settings)
+    _finish(path)
     return path
+
+def _finish(path):
+    "The last lines of `drlm run` / `drlm transfer`: the result in plain text, and where the report is."
+    from drl_microscopy.core import load_json
+    from drl_microscopy.report import console_summary
+    res = Path(path)/'results.json'
+    if res.exists(): print(console_summary(load_json(res)))
+    page = Path(path)/'report.html'
+    print(f"wrote {path}" + (f": open {page}" if page.exists() else ''))
 transfer.make_parser = _transfer_parser
 
 interpret = library_command('interpret', 'run', 'interpret_run', "Interpretation figures and tables of a transfer run.")
@@ -201,22 +257,19 @@ def _run_parser():
     from fastcore.docments import docments
     from drl_microscopy.config import RunConfig
     p = argparse.ArgumentParser(prog='drlm run', description="The whole job: pretrain, fine-tune, classify, evaluate, "
-                                "interpret, report. Flags override the --config file; lists are comma-separated.",
-                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
-    p.add_argument('--config', default=None, help='a TOML file of settings (the keys are the flags below)')
-    p.add_argument('--out', default='runs/default', help='the run folder to write')
-    p.add_argument('--force', action='store_true', help='delete an existing run folder and start over')
-    p.add_argument('--resume', action='store_true', help='continue an interrupted run (finished stages are skipped)')
-    p.add_argument('--quiet', action='store_true', help='no progress output (the log file is still written)')
+                                "interpret, report. Flags override the --config file; lists are comma-separated. Pretraining here is "
+                                "a quick source model for this run (1,000 steps, batch 32, lr 5e-4); `drlm pretrain` trains one to reuse "
+                                "(20,000 steps, batch 64, the paper's lr 1e-4), given here with --pretrain-run.")
+    add_flag(p, 'config', 'a TOML file of settings (the keys are the flags below)')
+    add_flag(p, 'out', 'the run folder to write', 'runs/default')
+    add_flag(p, 'force', 'delete an existing run folder (one a drlm command made) and start over', False, bool)
+    add_flag(p, 'resume', 'continue an interrupted run (finished stages are skipped)', False, bool)
+    add_flag(p, 'quiet', 'no progress output (the log file is still written)', False, bool)
     types = {'int': int, 'float': float}
-    for name, d in docments(RunConfig, full=True).items():
-        anno = str(d['anno'])
-        typ = types.get(anno, str)
-        default = d['default']
-        shown = ','.join(map(str, default)) if isinstance(default, list) else default
-        flags = ['--' + name.replace('_', '-')] + (['--' + name] if '_' in name else [])
-        p.add_argument(*flags, dest=name, type=typ, default=None,
-                       help=f"{d['docment']} (default: {shown})")
+    defaults = vars(RunConfig())                      # the values, also of list fields (docments shows their factory)
+    for name, d in docments(RunConfig, full=True, returns=False).items():
+        if name == 'return': continue
+        add_flag(p, name, d['docment'], None, types.get(str(d['anno']), str), shown_default=defaults[name])
     return p
 
 @command()
@@ -227,7 +280,7 @@ def run(**kwargs):
     force, resume, quiet = (bool(opts.pop(k, False)) for k in ('force', 'resume', 'quiet'))
     overrides = {k: v for k, v in opts.items() if v is not None}
     path = _library('run', 'run')(config=config, out=out, force=force, resume=resume, quiet=quiet, **overrides)
-    print(f"wrote {path}: open {Path(path)/'report.html'}")
+    _finish(path)
     return path
 run.make_parser = _run_parser
 

@@ -17,14 +17,18 @@ from threadpoolctl import threadpool_limits
 from .core import DrlmError, default_device, atomic_write
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config',
-           'load_config', 'check_config', 'is_preset', 'border_luminance', 'polarity_note', 'no_test_note',
-           'auto_source']
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'RunConfig', 'make_config', 'to_toml', 'read_toml',
+           'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance', 'polarity_note',
+           'no_test_note', 'auto_source']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
 CLASSIFIERS = ('gbt', 'mlp', 'linear')
 METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features')   # the order of tables and figures
+METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + CellProfiler's measurements",   # what a reader sees
+                'no-finetune': 'Source model, not fine-tuned', 'scratch': 'Same VAE trained from scratch', 'cnn': 'Supervised CNN',
+                'morphology': "Morphology (CellProfiler's measurements)", 'morphology-basic': 'Morphology (13 basic measurements)',
+                'features': 'Backbone features (Φ)'}
 
 @dataclass
 class RunConfig:

@@ -26,13 +26,13 @@ _all_ = ['to_display', 'luminance', 'border_background', 'segment_object', 'meas
          'MORPHOLOGY_CACHE_VERSION', 'channel_names', 'cellprofiler_name', 'map_images', 'morphology_table']
 
 # %% auto #0
-__all__ = ['as_model', 'save_figure', 'encode_mu', 'interpret_latents', 'is_inactive', 'name_dims', 'bundle_dim_names',
-           'resolve_dim', 'decode', 'traverse', 'data_values', 'nearest_images_along', 'plot_traversals',
-           'traversal_gif', 'latent_importance', 'top_dims', 'plot_importance', 'class_names_of', 'plot_scatter2d',
-           'correlate', 'plot_correlation', 'class_centroids', 'open_set_distances', 'plot_open_set', 'to_display',
-           'luminance', 'border_background', 'segment_object', 'measure_morphology', 'CP_MEASUREMENTS',
-           'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'channel_names', 'cellprofiler_name', 'map_images',
-           'morphology_table']
+__all__ = ['NAME_MIN_SCORE', 'NAME_CLEAR_RATIO', 'as_model', 'save_figure', 'encode_mu', 'interpret_latents', 'is_inactive',
+           'name_dims', 'bundle_dim_names', 'factor_signs', 'measured_names', 'orient', 'resolve_dim', 'decode',
+           'traverse', 'data_values', 'nearest_images_along', 'plot_traversals', 'traversal_gif', 'latent_importance',
+           'top_dims', 'plot_importance', 'class_names_of', 'plot_scatter2d', 'correlate', 'plot_correlation',
+           'class_centroids', 'open_set_distances', 'plot_open_set', 'to_display', 'luminance', 'border_background',
+           'segment_object', 'measure_morphology', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION',
+           'channel_names', 'cellprofiler_name', 'map_images', 'morphology_table']
 
 # %% ../nbs/09_interpret.ipynb #1c1b2dea
 def as_model(model_or_bundle)->nn.Module:
@@ -178,6 +178,81 @@ def bundle_dim_names(bundle, # a model bundle (`learner.load_bundle`), or a mode
     factors = list(getattr(bundle, 'factor_names', None) or [])
     if association is not None and not factors: raise DrlmError("the bundle records no factor names: pass them to name_dims with the association")
     return name_dims(latent, factors, association=association, aggregator=None if association is not None else 'labels', active=active)
+
+# %% ../nbs/09_interpret.ipynb #a1f0e002
+NAME_MIN_SCORE = 0.3      # a dim carries a factor only where its score OS·A reaches this
+NAME_CLEAR_RATIO = 1.5    # ... and beats the factor's next dim by this factor; closer, both carry it (shape·1, shape·2)
+
+def factor_signs(z, # codes (N, latent)
+                 factors, # factor values or value indices (N, F)
+                )->np.ndarray:
+    "`(latent, F)`: the sign (+1, −1, or 0 where undefined) of the Spearman correlation of each dim's code with each factor."
+    z, y = np.asarray(z, np.float64), np.asarray(factors, np.float64)
+    _check_len(z, y, 'codes', 'factors')
+    rz, ry = stats.rankdata(z, axis=0), stats.rankdata(y, axis=0)
+    rz, ry = rz - rz.mean(0), ry - ry.mean(0)
+    c = rz.T @ ry
+    return np.sign(np.where(np.abs(c) > 1e-12, c, 0.0)).astype(int)
+
+def measured_names(association, # OMES association matrix A (latent, F)
+                   factor_names, # the F factor names
+                   active=None, # boolean mask (latent,) of active dims, or codes (N, latent); default: all
+                   signs=None, # `factor_signs` (latent, F), to orient the named dims; default: all +1
+                   intended=None, # the names the training meant (`labels` aggregator), kept beside
+                   min_score:float=NAME_MIN_SCORE, # fewest OS·A for a dim to carry a factor
+                   clear_ratio:float=NAME_CLEAR_RATIO, # how far the best dim must beat the next to carry a factor alone
+                  )->dict:
+    "Dim names from the measured association (see above): names, the factor(s) and sign of each dim, the scores, and what stays unnamed."
+    from drl_microscopy.metrics import omes_from_association
+    A = np.asarray(association, np.float64)
+    factor_names = [str(f) for f in factor_names]
+    if A.ndim != 2 or A.shape[1] != len(factor_names): raise DrlmError(f"association matrix has shape {A.shape}; expected (latent, {len(factor_names)})")
+    latent = A.shape[0]
+    act = np.ones(latent, bool) if active is None else np.asarray(active)
+    if act.ndim == 2: act = active_dims(act)
+    act = act.astype(bool)
+    if act.shape != (latent,): raise DrlmError(f"active must be a mask of {latent} dims or codes (N, {latent}), got shape {act.shape}")
+    S = np.zeros_like(A)
+    if act.any(): S[act] = omes_from_association(A[act]).os_dim * A[act]
+    claims = {}
+    for i, f in enumerate(factor_names):
+        order = np.argsort(-S[:, i], kind='stable')
+        if S[order[0], i] < min_score: continue
+        dims = [order[0]]
+        if latent > 1 and S[order[1], i] >= min_score and S[order[0], i] < clear_ratio * S[order[1], i]: dims.append(order[1])
+        for k, d in enumerate(dims): claims.setdefault(int(d), []).append((f, k + 1 if len(dims) > 1 else None, float(S[d, i]), i))
+    names, carried, sign = [], [], []
+    for d in range(latent):
+        cl = sorted(claims.get(d, []), key=lambda t: -t[2])
+        if not act[d]: names.append(f'inactive{d}'); carried.append([]); sign.append(1); continue
+        if not cl: names.append(f'free{d}'); carried.append([]); sign.append(1); continue
+        names.append('+'.join(f if k is None else f'{f}·{k}' for f, k, _, _ in cl))
+        carried.append([f for f, *_ in cl])
+        s = 1 if signs is None else int(np.asarray(signs)[d, cl[0][3]])
+        sign.append(s if s != 0 else 1)
+    named = {f for c in carried for f in c}
+    return dict(names=names, factors=carried, signs=sign, score=S.round(4).tolist(), factor_names=factor_names,
+                unnamed=[f for f in factor_names if f not in named], intended=list(intended) if intended is not None else None,
+                rule=dict(min_score=min_score, clear_ratio=clear_ratio))
+
+# %% ../nbs/09_interpret.ipynb #a1f0e005
+def _z_input(m:nn.Module)->nn.Linear:
+    "The decoder's first layer, the one fed with z."
+    lin = m.fc[0] if hasattr(m, 'fc') else m.decoder[0]
+    if not isinstance(lin, nn.Linear) or lin.in_features != m.latent: raise DrlmError(f"cannot find the layer that takes z in {type(m).__name__}")
+    return lin
+
+def orient(model_or_bundle, # a model or bundle (changed in place)
+           signs, # one sign per dim: the dims with a negative sign are flipped
+          )->nn.Module:
+    "Flip the dims with a negative sign (μ head and the decoder's z input): the same model, with larger codes meaning more of each factor."
+    m = as_model(model_or_bundle)
+    s = torch.tensor([-1.0 if v < 0 else 1.0 for v in signs], dtype=m.mu_head.weight.dtype, device=m.mu_head.weight.device)
+    if len(s) != m.latent: raise DrlmError(f"{len(s)} signs for a model of {m.latent} dims")
+    with torch.no_grad():
+        m.mu_head.weight.mul_(s[:, None]); m.mu_head.bias.mul_(s)
+        _z_input(m).weight.mul_(s[None, :])
+    return m
 
 # %% ../nbs/09_interpret.ipynb #ceff7cd9
 def resolve_dim(dim, # a dim index or a dim name

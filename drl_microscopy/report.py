@@ -19,7 +19,7 @@ from .config import *
 from .config import _FIELD_TYPES
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'write_results', 'plot_accuracy', 'write_figures', 'report']
+__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'write_figures', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
@@ -71,6 +71,49 @@ def _importance_table(per_seed:list)->pd.DataFrame:
     df.index.name = 'dim'
     return df.sort_values('gbt_mean', ascending=False) if len(df) else df
 
+def _points(a, b)->str:
+    "'3.2 points above' / 'below' / 'level with' (ties: within 0.05 points)."
+    d = 100 * (a - b)
+    return 'level with' if abs(d) < 0.05 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
+
+def check_sentences(accuracy:dict, # `results.json`'s accuracy: method → classifier → mean/std
+                   )->list:
+    "The method's comparisons as plain sentences, from the same means as the accuracy table."
+    out, dr = [], accuracy.get('drl-transfer', {})
+    for k, v in dr.items():
+        if v['mean'] is None: continue
+        for base in ('no-finetune', 'scratch', 'morphology', 'morphology-basic', 'features'):
+            b = accuracy.get(base, {}).get(k)
+            if b and b['mean'] is not None:
+                out.append(f"With {k.upper()}, {METHOD_NAMES['drl-transfer']} ({100*v['mean']:.1f}) is {_points(v['mean'], b['mean'])} {METHOD_NAMES[base]} ({100*b['mean']:.1f}).")
+    if 'cnn' in accuracy and accuracy['cnn']['cnn']['mean'] is not None and any(v['mean'] is not None for v in dr.values()):
+        k, v = max(((k, v) for k, v in dr.items() if v['mean'] is not None), key=lambda t: t[1]['mean'])
+        c = accuracy['cnn']['cnn']['mean']
+        out.append(f"{METHOD_NAMES['drl-transfer']} with its better classifier ({k.upper()}, {100*v['mean']:.1f}) is {_points(v['mean'], c)} the {METHOD_NAMES['cnn']} ({100*c:.1f}).")
+    for k, v in accuracy.get('drl-morphology', {}).items():
+        b = accuracy.get('morphology', {}).get(k)
+        if b and b['mean'] is not None and v['mean'] is not None:
+            goal = 'meets' if v['mean'] >= b['mean'] + 0.03 else 'misses'
+            out.append(f"With {k.upper()}, {METHOD_NAMES['drl-morphology']} ({100*v['mean']:.1f}) is {_points(v['mean'], b['mean'])} "
+                       f"{METHOD_NAMES['morphology']} alone ({100*b['mean']:.1f}): it {goal} the goal of 3 points above.")
+    return out
+
+def console_summary(res:dict, # a `results.json` dict
+                   )->str:
+    "The end of `drlm run` / `drlm transfer` on the console: the balanced accuracies and the measured names, in plain text."
+    lines = []
+    if res.get('accuracy_withheld'): lines.append(f"no balanced accuracy: {res['accuracy_withheld']}")
+    else:
+        rows = [(METHOD_NAMES.get(r['method'], r['method']) + ('' if r['method'] == 'cnn' else f" · {r['classifier'].upper()}"), r['text'])
+                for r in res['accuracy_table']]
+        if rows:
+            w = max(len(a) for a, _ in rows)
+            lines.append(f"balanced accuracy (%), mean ± std over {res['settings']['seeds']} seed(s):")
+            lines += [f"  {a:<{w}}  {b}" for a, b in rows]
+    names = (res.get('dim_names') or {}).get('drl-transfer')
+    if names: lines.append("named dims (measured, seed 0): " + ', '.join(names))
+    return '\n'.join(lines)
+
 def write_results(job, # the run's `run.TransferJob` (folder, settings, stage record, source model)
                  ):
     "Every number of a run in RUN/results.json (the stage `results`)."
@@ -118,6 +161,7 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
     for k, v in accuracy.get('drl-morphology', {}).items():     # beyond the paper: the named codes add to the named measurements
         b = accuracy.get('morphology', {}).get(k)
         if b and b['mean'] is not None and v['mean'] is not None: checks[f'{k}: drl-morphology >= morphology + 3 points'] = bool(v['mean'] >= b['mean'] + 0.03)
+    sentences = check_sentences(accuracy)
     osr = load_json(out/'openset'/'openset.json') if (out/'openset'/'openset.json').exists() else None
     b = job.bundle
     timing = {k: v['seconds'] for k, v in job.record['stages'].items()}
@@ -128,7 +172,7 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
                                  factor_names=b.factor_names, source=b.source,
                                  backbone=(b.extra or {}).get('backbone')),
                dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
-               importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks,
+               importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks, check_sentences=sentences,
                timing=dict(stages=timing, total_seconds=round(sum(timing.values()), 1), cpu_seconds=cpu,
                            total_cpu_seconds=round(sum(v or 0 for v in cpu.values()), 1)), peak_memory_mb=round(peak_memory_mb(), 1),
                torch_threads=torch.get_num_threads(), device=str(job.dev), reproduce=job.reproduce())
@@ -151,9 +195,9 @@ def plot_accuracy(results:dict, # a `results.json` dict
         fig.text(0.5, 0.5, 'no balanced accuracy: ' + (results.get('accuracy_withheld') or 'no classifier result'), ha='center', va='center', wrap=True, fontsize=9)
         return save_figure(fig, path)
     fig = Figure(figsize=(7, 0.35 * len(rows) + 1.2)); ax = fig.add_subplot()
-    labels = [f"{r['method']} · {r['classifier']}" for r in rows][::-1]
+    labels = [METHOD_NAMES.get(r['method'], r['method']) + ('' if r['method'] == 'cnn' else f" · {r['classifier'].upper()}") for r in rows][::-1]
     vals, errs = [100 * r['mean'] for r in rows][::-1], [100 * r['std'] for r in rows][::-1]
-    cols = ['tab:blue' if l.startswith('drl-transfer') else 'tab:gray' for l in labels]
+    cols = ['tab:blue' if r['method'].startswith('drl') else 'tab:gray' for r in rows][::-1]
     ax.barh(labels, vals, xerr=errs, color=cols, capsize=2)
     k = len(results['target']['classes'])
     ax.axvline(100 / k, color='k', ls=':', lw=1, label=f'chance ({100/k:.0f}%)')
@@ -234,15 +278,16 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
              + ''.join(f'<p class="note">{_esc(n)}</p>' for n in tg.get('notes', []))
              + (('<details><summary>skipped files</summary>' + _table(sk, ['path', 'reason']) + '</details>') if sk else ''))
     # accuracy
-    acc_rows = [dict(r, text=r['text'], values=', '.join(f'{100*v:.1f}' for v in res['accuracy'][r['method']][r['classifier']]['values']))
+    acc_rows = [dict(r, method=METHOD_NAMES.get(r['method'], r['method']), classifier=r['classifier'].upper(), text=r['text'],
+                     values=', '.join(f'{100*v:.1f}' for v in res['accuracy'][r['method']][r['classifier']]['values']))
                 for r in res['accuracy_table']]
-    checks = [dict(check=k, value=v) for k, v in res.get('checks', {}).items()]
+    sentences = res.get('check_sentences') or check_sentences(res.get('accuracy') or {})
     if res.get('accuracy_withheld'): S.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
                                               + _esc(res['accuracy_withheld']) + '.</p>' + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
     else: S.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
-             f"{cfg.seeds} seed(s). <b>drl-transfer</b> is the method; the others are baselines on the same split.</p>"
+             f"{cfg.seeds} seed(s). <b>{METHOD_NAMES['drl-transfer']}</b> is the method; the others are baselines on the same split.</p>"
              + _table(acc_rows, ['method', 'classifier', 'text', 'n', 'values'], ['method', 'classifier', 'balanced accuracy (%)', 'seeds', 'per seed'])
-             + (_table(checks, ['check', 'value']) if checks else '')
+             + ('<ul class="checks">' + ''.join(f'<li>{_esc(t)}</li>' for t in sentences) + '</ul>' if sentences else '')
              + _img(fig('figures', 'accuracy.png'), 'accuracy of every method') + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
     # named factors
     dims_csv = run/'interpret'/'dims.csv'
@@ -251,11 +296,23 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
         for r in dims:
             for k in ('std', 'gbt_mean', 'gbt_std', 'permutation_mean', 'permutation_std'):
                 if isinstance(r.get(k), float): r[k] = f'{r[k]:.3f}'
-        dt = _table(dims, ['dim', 'name', 'active', 'std', 'omes_factor', 'gbt_mean', 'permutation_mean'],
-                    ['dim', 'name', 'active', 'std of μ', 'OMES factor (source)', 'GBT importance', 'permutation importance'])
+        cols = [c for c in ['dim', 'name', 'best_factor', 'score', 'sign', 'intended', 'active', 'std', 'gbt_mean', 'permutation_mean'] if c in dims[0]] if dims else []
+        heads = dict(dim='dim', name='name (measured)', best_factor='best factor', score='its score OS·A', sign='sign', intended='intended by training',
+                     active='active', std='std of μ', gbt_mean='GBT importance', permutation_mean='permutation importance')
+        dt = _table(dims, cols, [heads[c] for c in cols])
     else: dt = '<p>' + _esc(', '.join(res['dim_names'].get('drl-transfer', []))) + '</p>'
-    S.append('<h2 id="factors">Named factors</h2><p>Each latent dim of the fine-tuned model (first seed) carries the name of the '
-             'source factor it was trained to encode; <i>inactive</i> dims collapsed and are not used. The traversals move one dim '
+    ev = load_json(run/'names'/'seed0.json') if (run/'names'/'seed0.json').exists() else None
+    if ev:                                     # the evidence beside the names: the score of every dim for every factor
+        arows = [dict(dim=f"{k}: {n}", **{f: f"{ev['score'][k][i]:.2f}" for i, f in enumerate(ev['factor_names'])}) for k, n in enumerate(ev['names'])]
+        dt += ('<p>The evidence: the score OS·A of every dim (rows, with the name it implies) for every source factor (columns); a name needs '
+               f"{ev['rule']['min_score']} and a clear lead.</p>" + _table(arows, ['dim'] + ev['factor_names'])
+               + (f"<p class=\"note\">No dim carries: {_esc(', '.join(ev['unnamed']))}.</p>" if ev['unnamed'] else ''))
+    S.append('<h2 id="factors">Named factors</h2><p>A dim of the fine-tuned model (first seed) carries a source factor\'s name only where '
+             'its own measurement on the synthetic source shows it encodes that factor and clearly more than any other dim '
+             '(<code>names/seed0.json</code>); a factor on two dims names both (<i>shape·1</i>, <i>shape·2</i>), a dim carrying no factor '
+             'is <i>free</i>, a collapsed one <i>inactive</i>. Named dims are oriented so that a larger code means more of the factor '
+             '(<i>flipped</i> marks those whose sign was reversed). What the training intended (the <code>labels</code> aggregator puts '
+             'factor j on dim j) is shown beside, never in place of the measured name. The traversals move one dim '
              'at a time over the range its codes take on the test images (2 % to 98 % quantile), the others at the median code.</p>' + dt
              + _img(run/'interpret'/'traversals.png', 'traversals') + _img(run/'interpret'/'traversals.gif', 'animated traversals'))
     S.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '

@@ -25,8 +25,9 @@ from .morphology import morphology_table
 
 # %% auto #0
 __all__ = ['WIDE_GBT', 'TargetData', 'load_target', 'held_out_class', 'source_bundle_path', 'Job', 'dim_names_for',
-           'image_format', 'TransferJob', 'morphology_cache', 'morphology_features', 'wide_gbt', 'reproduce_command',
-           'key_measurements', 'interpret_run', 'evaluate_run', 'check_apart', 'transfer', 'run']
+           'evidence_names', 'image_format', 'TransferJob', 'morphology_cache', 'morphology_features', 'wide_gbt',
+           'reproduce_command', 'key_measurements', 'interpret_run', 'explorers', 'evaluate_run', 'check_apart',
+           'transfer', 'run']
 
 # %% ../nbs/13_run.ipynb #ebeedfd8
 @dataclass
@@ -104,6 +105,11 @@ def source_bundle_path(model_run:str|Path)->Path:
     raise DrlmError(f"{p} holds no model bundle (bundle.pt): is it a finished `drlm pretrain` run?")
 
 # %% ../nbs/13_run.ipynb #afc9ddb6
+def _terminal()->bool:
+    "Whether standard output is a terminal (progress bars redraw in place there; in a file they pile up)."
+    try: return sys.stdout.isatty()
+    except (AttributeError, ValueError): return False
+
 class Job:
     "The stages of one run folder: skip what is done, redo what is missing or depends on something redone, log everything."
     def __init__(self, out:str|Path, # the run folder (must exist)
@@ -111,6 +117,7 @@ class Job:
                  quiet:bool=False, # print nothing (the log file is still written)
                 ):
         self.out, self.cfg, self.quiet = Path(out), cfg, quiet
+        self.bars = not quiet and _terminal()      # progress bars only on a terminal; elsewhere a line per stage
         self.redone, self.ran, self._cache = set(), [], {}
         p = self.out/'stages.json'
         self.record = load_json(p) if p.exists() else dict(invocations=0, stages={})
@@ -179,6 +186,24 @@ def dim_names_for(bundle, # a model bundle
         return name_dims(latent, list(names), association=np.asarray(A, dtype=np.float64), active=np.asarray(z_train))
     return name_dims(latent, [], active=np.asarray(z_train))
 
+def evidence_names(bundle, # a model bundle (its weights as trained: not oriented)
+                   renderer, # its synthetic source (`features.source_renderer`)
+                   n:int=2000, # source images rendered and encoded
+                   seed:int=0, # seed of the sample
+                   device='cpu', # where to encode
+                   z_target=None, # codes of the target's training images: dims collapsed there are `inactive<k>`
+                  )->dict:
+    "Names of a bundle's dims measured on its source (`interpret.measured_names`: association, signs), the `labels` intent beside."
+    from drl_microscopy.metrics import evaluate
+    from drl_microscopy.classify import active_dims
+    from drl_microscopy.interpret import measured_names, factor_signs, bundle_dim_names
+    sc = evaluate(bundle.model, renderer, n=n, seed=seed, metrics=('omes',), device=device, return_codes=True)
+    act = np.zeros(int(bundle.model.latent), bool); act[sc['active_dims']] = True
+    if z_target is not None: act &= active_dims(np.asarray(z_target))
+    m = measured_names(sc['association_matrix'], sc['factor_names'], active=act, signs=factor_signs(sc['codes'], sc['factors']),
+                       intended=bundle_dim_names(bundle) if bundle.factor_names else None)
+    return dict(m, association=sc['association_matrix'], omes=sc['omes'], n=sc['n'])
+
 # %% ../nbs/13_run.ipynb #b9111a24
 def image_format(cfg:RunConfig, bundle=None)->tuple:
     "(size, channels) of a run's target images: a pixel model's own; for a Φ model the backbone's input size in RGB (from the images' own pixels); before pretraining the config's."
@@ -214,7 +239,7 @@ class TransferJob(Job):
     def data(self)->TargetData:
         def make():
             size, ch = self.image_format()
-            td = load_target(self.cfg, size=size, channels=ch, progress=not self.quiet)
+            td = load_target(self.cfg, size=size, channels=ch, progress=self.bars)
             self.log_target(td)
             return td
         return self.cached('data', make)
@@ -239,6 +264,22 @@ class TransferJob(Job):
         return (sm['factor_names'], sm['association_matrix']) if sm and sm.get('association_matrix') is not None else None
     def names(self, bundle, z_train)->list:
         return dim_names_for(bundle, z_train, None if bundle.factor_names else self.association())
+    def measure_names(self, path:Path, dest:Path, keep=None)->dict:
+        "Stage `names-*`: the dims of the bundle at `path` named from measurement on the source (collapsed: on the training images, or those `keep` marks), into `dest`."
+        from drl_microscopy.learner import load_bundle, encode
+        b = load_bundle(path, device=self.dev)
+        z = encode(b, self.inputs('train'))[0].numpy()
+        r = self.cached('renderer', lambda: source_renderer(self.bundle, self.dev))
+        m = evidence_names(b, r, n=self.cfg.metrics_n, seed=0, device=self.dev, z_target=z if keep is None else z[keep])
+        save_json(dest, m)
+        return m
+    def oriented(self, path:Path, names_path:Path):
+        "A bundle read from `path` and oriented by the signs its measured names recorded (larger code = more of the factor)."
+        from drl_microscopy.learner import load_bundle
+        from drl_microscopy.interpret import orient
+        b = load_bundle(path, device=self.dev)
+        orient(b, load_json(names_path)['signs'])
+        return b
     def log_target(self, td:TargetData):
         "Log the target and every file its scan skipped, with the reason (the first 20; data.json lists up to 500)."
         self.log(f"target {td}")
@@ -251,7 +292,7 @@ class TransferJob(Job):
         fit = (lambda: learn.fit_one_cycle(epochs, lr_max=one_cycle)) if one_cycle else (lambda: learn.fit(epochs))
         hint = "add --resume to continue this run with it (possible while no stage that used --bs has finished; otherwise write to a new --out)"
         with memory_guard(self.cfg.bs, '--bs', what, hint):
-            if self.quiet:
+            if not self.bars:
                 with learn.no_bar(), learn.no_logging(): fit()
             else: fit()
     def _clf_kwargs(self, clf)->dict:
@@ -345,7 +386,7 @@ def morphology(self:TransferJob):
     for kind, name in _morphology_files(self.cfg.baselines):
         parts, failed = [], {}
         for s in ('train', 'test'):
-            m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=not self.quiet, cache_dir=morphology_cache())
+            m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=self.bars, cache_dir=morphology_cache())
             y = getattr(d, f'y_{s}')
             parts.append(m.assign(split=s, y=y, label=[d.classes[i] for i in y]))
             failed.update({f'{s}/{i}': why for i, why in bad.items()})
@@ -383,11 +424,12 @@ def representations(self:TransferJob, seed:int)->dict:
     cfg, out = self.cfg, self.out
     enc = lambda b, s: encode(b, self.inputs(s))[0].numpy()
     reps = {}
-    ft = load_bundle(out/f'seed{seed}'/'finetune.pt', device=self.dev)
-    z = enc(ft, 'train'); reps['drl-transfer'] = (z, enc(ft, 'test'), self.names(ft, z))
+    ft = self.oriented(out/f'seed{seed}'/'finetune.pt', out/'names'/f'seed{seed}.json')
+    reps['drl-transfer'] = (enc(ft, 'train'), enc(ft, 'test'), load_json(out/'names'/f'seed{seed}.json')['names'])
     if 'no-finetune' in cfg.baselines:
         def src():
-            z = enc(self.bundle, 'train'); return (z, enc(self.bundle, 'test'), self.names(self.bundle, z))
+            b = self.oriented(self.bundle_path, out/'names'/'source.json')
+            return (enc(b, 'train'), enc(b, 'test'), load_json(out/'names'/'source.json')['names'])
         reps['no-finetune'] = self.cached('source-codes', src)
     if 'scratch' in cfg.baselines:
         sb = load_bundle(out/f'seed{seed}'/'scratch.pt', device=self.dev)
@@ -469,9 +511,9 @@ def open_set(self:TransferJob):
     from drl_microscopy.classify import open_set_report
     d, h = self.data, self.held
     self.finetune(0, self.out/'openset'/'finetune.pt', keep=d.y_train != h)
-    b = load_bundle(self.out/'openset'/'finetune.pt', device=self.dev)
+    names = self.measure_names(self.out/'openset'/'finetune.pt', self.out/'openset'/'names.json', keep=d.y_train != h)['names']
+    b = self.oriented(self.out/'openset'/'finetune.pt', self.out/'openset'/'names.json')
     ztr, zte = encode(b, self.inputs('train'))[0].numpy(), encode(b, self.inputs('test'))[0].numpy()
-    names = self.names(b, ztr[d.y_train != h])
     with threadpool_limits(1, user_api='blas'):
         rep = open_set_report(ztr, d.y_train, zte, d.y_test, held_out=h, dim_names=names, clf='gbt', seed=0,
                               class_names=d.classes, n_estimators=self.cfg.gbt_estimators)
@@ -491,7 +533,7 @@ def reproduce_command(task:str, # 'run' or 'transfer'
     d0 = asdict(RunConfig())
     args = ['drlm', task]
     if task == 'transfer':       # `drlm transfer` takes the settings of `transfer`: give those that differ from its defaults
-        args += ['--model', cfg.pretrain_run, '--target', cfg.target]
+        args += ['--model-run', cfg.pretrain_run, '--target', cfg.target]
         t0 = {k: p.default for k, p in inspect.signature(transfer).parameters.items()
               if k not in ('model_run', 'target', 'out', 'backbone', 'device', 'force', 'resume', 'quiet')}
         ren = {'finetune_epochs': 'epochs'}
@@ -526,19 +568,21 @@ def transfer_stages(self:TransferJob):
     feat = pre + (['features'] if self.phi else [])
     if cfg.metrics: S('metrics-source', ['metrics/source.json'], lambda: self.metrics_of(self.bundle_path, self.out/'metrics'/'source.json'), deps=pre)
     if _morphology_files(cfg.baselines): S('morphology', [f for _, f in _morphology_files(cfg.baselines)] + ['morphology.json'], self.morphology)
-    names = ['data', 'features', 'metrics-source', 'morphology'] + pre
+    S('names-source', ['names/source.json'], lambda: self.measure_names(self.bundle_path, self.out/'names'/'source.json'), deps=feat)
+    names = ['data', 'features', 'metrics-source', 'morphology', 'names-source'] + pre
     for s in range(cfg.seeds):
         ft = self.out/f'seed{s}'/'finetune.pt'
         S(f'finetune-{s}', [f'seed{s}/finetune.pt'], lambda s=s, ft=ft: self.finetune(s, ft), deps=feat)
         if 'scratch' in cfg.baselines: S(f'scratch-{s}', [f'seed{s}/scratch.pt'], lambda s=s: self.scratch(s), deps=feat)
         if 'cnn' in cfg.baselines: S(f'cnn-{s}', [f'seed{s}/cnn.json'], lambda s=s: self.cnn(s), deps=pre)
+        S(f'names-{s}', [f'names/seed{s}.json'], lambda s=s, ft=ft: self.measure_names(ft, self.out/'names'/f'seed{s}.json'), deps=feat + [f'finetune-{s}'])
         S(f'classify-{s}', [f'seed{s}/classify.json', f'seed{s}/codes.npz'], lambda s=s: self.classify_seed(s),
-          deps=feat + [f'finetune-{s}', f'scratch-{s}', 'morphology', 'metrics-source'])
+          deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'metrics-source'])
         if cfg.metrics: S(f'metrics-{s}', [f'metrics/seed{s}.json'], lambda s=s, ft=ft: self.metrics_of(ft, self.out/'metrics'/f'seed{s}.json'),
                           deps=pre + [f'finetune-{s}'])
-        names += [f'finetune-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'metrics-{s}']
+        names += [f'finetune-{s}', f'names-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'metrics-{s}']
     held = self.held_name() is not None
-    if held: S('openset', ['openset/openset.json', 'openset/codes.npz', 'openset/finetune.pt'], self.open_set, deps=feat + ['metrics-source'])
+    if held: S('openset', ['openset/openset.json', 'openset/codes.npz', 'openset/finetune.pt', 'openset/names.json'], self.open_set, deps=feat + ['metrics-source'])
     S('results', ['results.json'], self.results, deps=names + ['openset'])
     S('figures', _figure_names(held), self.figures, deps=['results'])
 
@@ -570,16 +614,17 @@ def interpret(self:TransferJob, dest:str|Path):
     def add(p): files.append(str(Path(p).relative_to(dest))); return p
     # named dims
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else pd.DataFrame(columns=['gbt_mean', 'gbt_std', 'permutation_mean', 'permutation_std'])
-    m0 = load_json(out/'metrics'/'seed0.json') if (out/'metrics'/'seed0.json').exists() else {}
-    by_dim = {}
-    for f, d in (m0.get('association') or {}).items():
-        if d is not None: by_dim.setdefault(int(d), []).append(f)
+    ev = load_json(out/'names'/'seed0.json')
+    best = lambda k: max(range(len(ev['factor_names'])), key=lambda i: ev['score'][k][i])
     dims = pd.DataFrame(dict(dim=range(len(names)), name=names, std=ztr.std(0, ddof=1), active=[not I.is_inactive(n) for n in names],
-                             omes_factor=['+'.join(by_dim.get(k, [])) for k in range(len(names))]))
+                             sign=['flipped' if s < 0 else '' for s in ev['signs']],
+                             best_factor=[ev['factor_names'][best(k)] for k in range(len(names))],
+                             score=[round(ev['score'][k][best(k)], 3) for k in range(len(names))],
+                             intended=ev['intended'] or [''] * len(names)))
     dims = dims.join(imp, on='name')
     _write_csv(add(dest/'dims.csv'), dims)
     # traversals
-    ft = load_bundle(out/'seed0'/'finetune.pt')
+    ft = self.oriented(out/'seed0'/'finetune.pt', out/'names'/'seed0.json')
     z0 = np.median(zte, 0)
     show = [k for k, n in enumerate(names) if not I.is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
     if self.phi:
@@ -605,7 +650,7 @@ def interpret(self:TransferJob, dest:str|Path):
     # morphology and its correlation with the named dims
     if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
     else:
-        m, _ = morphology_table(self.data.x_test, progress=not self.quiet, cache_dir=morphology_cache()); morph = m.assign(split='test', y=self.data.y_test)
+        m, _ = morphology_table(self.data.x_test, progress=self.bars, cache_dir=morphology_cache()); morph = m.assign(split='test', y=self.data.y_test)
     morph = morph[morph.split == 'test'].reset_index(drop=True)
     _write_csv(add(dest/'morphology.csv'), morph)
     feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]
@@ -656,6 +701,22 @@ def interpret_run(run:str, # a transfer run folder (`drlm transfer` or `drlm run
     job.interpret(dest)
     return dest
 
+def explorers(run:str, # a finished transfer run folder (`drlm transfer` or `drlm run`)
+              seed:int=0, # which fine-tuned model
+             )->tuple:
+    "`(LatentExplorer, DatasetExplorer)` of a run: its fine-tuned model oriented as named, the measured names, the test images."
+    from drl_microscopy.widgets import LatentExplorer, DatasetExplorer
+    job = _run_job(run)
+    names_path = Path(run)/'names'/f'seed{seed}.json'
+    if not names_path.exists(): raise DrlmError(f"{names_path} not found: the run has no measured names for seed {seed}")
+    b, names = job.oriented(Path(run)/f'seed{seed}'/'finetune.pt', names_path), load_json(names_path)['names']
+    d = job.data
+    z = _load_npz(Path(run)/f'seed{seed}'/'codes.npz')['drl-transfer_test'] if (Path(run)/f'seed{seed}'/'codes.npz').exists() else None
+    extra = dict(z_data=z, images=d.x_test) if job.phi else {}
+    le = LatentExplorer(b, dim_names=names, **extra)
+    de = DatasetExplorer(b, d.x_test, d.y_test, classes=d.classes, dim_names=names, inputs=job.inputs('test') if job.phi else None, z=z)
+    return le, de
+
 # %% ../nbs/13_run.ipynb #7ee4f3b0
 def _write_evaluation(scores:dict, dim_names:list, out:Path)->Path:
     from drl_microscopy.metrics import plot_association
@@ -692,11 +753,9 @@ def evaluate_run(run:str, # a run folder (`drlm pretrain`, `drlm transfer` or `d
     r = source_renderer(b, dev)
     names = [m.strip() for m in metrics.split(',') if m.strip()] if isinstance(metrics, str) else list(metrics)
     scores = evaluate(b.model, r, n=n, seed=seed, metrics=names, device=dev)
-    x = r.render(r.space.sample_factors(512, seed=seed), seed=seed)
-    z = encode(b, x)[0].numpy()
-    assoc = (scores['factor_names'], scores['association_matrix']) if not b.factor_names and scores.get('association_matrix') is not None else None
-    scores['bundle'] = str(bp)
-    return _write_evaluation(scores, dim_names_for(b, z, assoc), run)
+    ev = evidence_names(b, r, n=n, seed=seed, device=dev)          # the names the measurement supports, the intent beside
+    scores.update(bundle=str(bp), measured_names=ev['names'], intended_names=ev['intended'], name_signs=ev['signs'], unnamed_factors=ev['unnamed'])
+    return _write_evaluation(scores, ev['names'], run)
 
 # %% ../nbs/13_run.ipynb #e74f5214
 _RESUME_FREE = ('device',)
@@ -750,7 +809,7 @@ def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
         from drl_microscopy import synth
         b = load_bundle(bundle_path) if Path(bundle_path).exists() else None
         size, ch = image_format(cfg, b)
-        td = load_target(cfg, size=size, channels=ch, progress=not quiet)
+        td = load_target(cfg, size=size, channels=ch, progress=not quiet and _terminal())
         held_out_class(cfg, td.classes)
         if cfg.source == 'auto':                        # the given model's source, else chosen by the target's background
             if b is not None:
@@ -771,7 +830,7 @@ def pretrain(self:TransferJob):
     cfg, dest = self.cfg, self.out/'pretrain'
     again = dest.exists() and any(dest.iterdir())
     kw = dict(model=cfg.model, aggregator=cfg.aggregator, beta=cfg.beta, latent=cfg.latent, steps=cfg.pretrain_steps, seed=0,
-              bs=cfg.pretrain_bs, lr=cfg.pretrain_lr, out=dest, resume=again, device=cfg.device, progress=not self.quiet,
+              bs=cfg.pretrain_bs, lr=cfg.pretrain_lr, out=dest, resume=again, device=cfg.device, progress=self.bars,
               bs_flag='--pretrain_bs', lr_flag='--pretrain_lr')
     if self.phi:
         from drl_microscopy.features import feature_source

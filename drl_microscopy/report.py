@@ -19,7 +19,8 @@ from .config import *
 from .config import _FIELD_TYPES
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'write_figures', 'report']
+__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'plot_examples',
+           'write_figures', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
@@ -206,7 +207,30 @@ def plot_accuracy(results:dict, # a `results.json` dict
     return save_figure(fig, path)
 
 def _figure_names(held:bool)->list:
-    return ['figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png'] + (['figures/open_set.png'] if held else [])
+    return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
+            + (['figures/open_set.png'] if held else []))
+
+def plot_examples(x, # images (N, C, H, W) in [0, 1]
+                  y, # their class indices (N,)
+                  classes:list, # class names
+                  per_class:int=6, # images shown per class
+                  path:str|Path|None=None, # write the figure as PNG here
+                  seed:int=0, # which images (a seeded draw)
+                 ):
+    "One row of example images per class, the class name at the left: what a class looks like."
+    from matplotlib.figure import Figure
+    from drl_microscopy.interpret import save_figure, to_display
+    y, g = np.asarray(y), np.random.default_rng(seed)
+    fig = Figure(figsize=(1.6 + 1.1 * per_class, 0.3 + 1.1 * len(classes)))
+    for i, c in enumerate(classes):
+        idx = np.flatnonzero(y == i)
+        pick = np.sort(g.choice(idx, min(per_class, len(idx)), replace=False)) if len(idx) else []
+        for j in range(per_class):
+            ax = fig.add_subplot(len(classes), per_class, i * per_class + j + 1); ax.set_axis_off()
+            if j < len(pick): ax.imshow(to_display(x[pick[j]]), cmap='gray', vmin=0, vmax=1)
+            if j == 0: ax.text(-0.08, 0.5, str(c), transform=ax.transAxes, ha='right', va='center', fontsize=11)
+    fig.subplots_adjust(left=min(0.4, 0.012 * max(len(str(c)) for c in classes) + 0.05), right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.08)
+    return save_figure(fig, path)
 
 def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
                  ):
@@ -216,6 +240,7 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     out = job.out
     res = load_json(out/'results.json')
     classes = res['target']['classes']
+    plot_examples(job.data.x_train, job.data.y_train, classes, path=out/'figures'/'examples.png')
     plot_accuracy(res, out/'figures'/'accuracy.png')
     c0 = load_json(out/'seed0'/'classify.json')
     clf = job.cfg.classifiers[0]
@@ -275,6 +300,8 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     S.append('<h2 id="dataset">Dataset</h2>' + f"<p>{_esc(tg['kind'])} target <code>{_esc(tg['source'])}</code>: {len(tg['classes'])} classes, "
              f"{tg['n_train']} training and {tg['n_test']} test images of shape {_esc(tuple(tg['image_shape']))}; {tg['n_skipped']} file{'' if tg['n_skipped'] == 1 else 's'} skipped.</p>"
              + _table(rows, ['cls', 'train', 'test'], ['class', 'train', 'test'])
+             + '<p>What each class looks like: training images, one row per class (a seeded draw).</p>'
+             + _img(fig('figures', 'examples.png'), 'example training images of every class')
              + ''.join(f'<p class="note">{_esc(n)}</p>' for n in tg.get('notes', []))
              + (('<details><summary>skipped files</summary>' + _table(sk, ['path', 'reason']) + '</details>') if sk else ''))
     # accuracy

@@ -546,7 +546,8 @@ def reproduce_command(task:str, # 'run' or 'transfer'
 @patch
 def reproduce(self:TransferJob)->str:
     "The command that redoes this run (`reproduce_command` of its task)."
-    return reproduce_command((load_json(self.out/'run.json') if (self.out/'run.json').exists() else {}).get('task', 'run'), self.cfg, self.out)
+    task = (load_json(self.out/'run.json') if (self.out/'run.json').exists() else {}).get('task', 'run')
+    return reproduce_command(task, self.cfg, self.out.parent/f'{self.out.name}-again')     # a new folder: this one holds the run
 
 @patch
 def results(self:TransferJob):

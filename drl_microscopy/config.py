@@ -19,7 +19,7 @@ from .core import DrlmError, default_device, atomic_write
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'RunConfig', 'make_config', 'to_toml', 'read_toml',
            'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance', 'polarity_note',
-           'no_test_note', 'auto_source']
+           'no_test_note', 'zoo_choice', 'auto_source']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
@@ -43,7 +43,7 @@ class RunConfig:
     pretrain_steps:int = 1000 # pretraining steps (the paper: 400k)
     pretrain_bs:int = 32 # pairs (or images) per pretraining step
     pretrain_lr:float = 5e-4 # Adam learning rate of pretraining (the paper: 1e-4 for 400k steps)
-    pretrain_run:str = '' # an existing `drlm pretrain` run folder or bundle file: no pretraining
+    pretrain_run:str = 'auto' # the source model: 'auto' (the shipped model that fits the source and settings, else pretrain here), '' (pretrain here), a `drlm pretrain` run folder or bundle file, or zoo:NAME (a shipped one)
     finetune_epochs:int = 8 # fine-tuning epochs on the target (the paper: 20)
     seeds:int = 3 # fine-tuning seeds (results are mean ± std over them)
     backbone:str = 'none' # 'none' (pixels), or a timm / torchvision backbone name for the Φ path
@@ -219,6 +219,20 @@ def no_test_note(classes:list, test_pct:float)->str:
     "Why a run whose test split lacks these classes reports no balanced accuracy, and what to do."
     return (f"class(es) {', '.join(classes)} have no test image, so no balanced accuracy is reported (it would average over the other "
             f"classes only and read as a score for all): give each class at least two images, or raise --test-pct (now {test_pct})")
+
+def zoo_choice(cfg:RunConfig, # a config whose source is resolved (not 'auto')
+              )->tuple:
+    "`(name, why)`: the shipped source model that fits the config (source, input, size, latent dims, method, aggregator), or `(None, why not)`."
+    from drl_microscopy.learner import zoo_models, zoo_card
+    want = dict(source=cfg.source, input='pixels' if cfg.backbone in ('', 'none') else 'features', latent=cfg.latent, model=cfg.model,
+                aggregator=cfg.aggregator, **(dict(size=cfg.size) if cfg.backbone in ('', 'none') else dict(backbone=cfg.backbone)))
+    seen = []
+    for name in zoo_models():
+        card = zoo_card(name)
+        if all(card.get(k) == v for k, v in want.items()): return name, f"source model: the shipped zoo:{name} ({card.get('steps', '?')} steps; card in the package)"
+        if card.get('source') == cfg.source: seen.append(name)
+    what = ', '.join(f'{k} {v}' for k, v in want.items())
+    return None, (f"no shipped source model fits ({what})" + (f"; shipped for {cfg.source}: {', '.join(seen)}" if seen else '') + ": pretraining one here")
 
 def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, W)
                )->tuple:

@@ -217,9 +217,11 @@ def measured_names(association, # OMES association matrix A (latent, F)
     claims = {}
     for i, f in enumerate(factor_names):
         order = np.argsort(-S[:, i], kind='stable')
-        if S[order[0], i] < min_score: continue
-        dims = [order[0]]
-        if latent > 1 and S[order[1], i] >= min_score and S[order[0], i] < clear_ratio * S[order[1], i]: dims.append(order[1])
+        s1, s2 = S[order[0], i], (S[order[1], i] if latent > 1 else 0.0)
+        if s1 < min_score: continue
+        if s1 >= clear_ratio * s2: dims = [order[0]]                      # one dim, clearly ahead of the rest
+        elif s2 >= min_score: dims = [order[0], order[1]]                 # two dims carry it, neither clearly more
+        else: continue                                                    # its best dim is not clearly ahead of a weak second: no name
         for k, d in enumerate(dims): claims.setdefault(int(d), []).append((f, k + 1 if len(dims) > 1 else None, float(S[d, i]), i))
     names, carried, sign = [], [], []
     for d in range(latent):

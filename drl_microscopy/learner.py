@@ -34,11 +34,11 @@ from .models import ConvVAE, MLPVAE, build_model
 from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAELoss
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged', 'NaNGuard',
-           'FactorVAECallback', 'FeatureInputs', 'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam',
-           'adamw', 'is_feature_source', 'pretrain_learner', 'is_out_of_memory', 'memory_guard', 'encode', 'Bundle',
-           'save_bundle', 'load_bundle', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder',
-           'finetune_learner']
+__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'ZOO_PREFIX', 'LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged',
+           'NaNGuard', 'FactorVAECallback', 'FeatureInputs', 'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint',
+           'adam', 'adamw', 'is_feature_source', 'pretrain_learner', 'is_out_of_memory', 'memory_guard', 'encode',
+           'Bundle', 'save_bundle', 'load_bundle', 'zoo_dirs', 'zoo_models', 'zoo_card', 'zoo_bundle',
+           'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder', 'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #9daf08ea
 class LossSchedule(Callback):
@@ -508,8 +508,8 @@ def save_bundle(path:str|Path, # the file to write (e.g. run/bundle.pt)
 def load_bundle(path:str|Path, # a file written by `save_bundle`
                 device='cpu', # where to put the model ('cpu', 'cuda', 'auto', ...)
                )->Bundle:
-    "Read a model bundle; a file that is not a readable bundle raises a `DrlmError` naming it."
-    path = Path(path)
+    "Read a model bundle (a file, or `'zoo:NAME'` for a shipped source model); a file that is not a readable bundle raises a `DrlmError` naming it."
+    path = zoo_bundle(path) if isinstance(path, str) and path.startswith(ZOO_PREFIX) else Path(path)
     if not path.is_file(): raise DrlmError(f"model bundle not found: {path}")
     dev = default_device(device)
     try: data = torch.load(path, map_location=dev, weights_only=True)
@@ -536,6 +536,37 @@ def load_bundle(path:str|Path, # a file written by `save_bundle`
 def save_bundle(self:Learner, path:str|Path, extra:dict|None=None)->Path:
     "Save the learner's model as a bundle, with the config, factor names and source it remembers."
     return save_bundle(path, self.model, extra=extra, **getattr(self, 'bundle_info', {}))
+
+# %% ../nbs/05_learner.ipynb #b7a0c002
+ZOO_PREFIX = 'zoo:'
+
+def zoo_dirs()->list:
+    "Where shipped source models are looked for: the package's `zoo` folder, then the folders of `$DRLM_ZOO`."
+    import os
+    return [Path(drl_microscopy.__file__).parent/'zoo'] + [Path(p).expanduser() for p in os.environ.get('DRLM_ZOO', '').split(os.pathsep) if p]
+
+def zoo_models()->dict:
+    "`{name: folder}` of every shipped source model (a folder holding `bundle.pt` and `card.json`); the first found wins."
+    out = {}
+    for d in zoo_dirs():
+        if d.is_dir():
+            for m in sorted(d.iterdir()):
+                if (m/'bundle.pt').is_file() and (m/'card.json').is_file(): out.setdefault(m.name, m)
+    return out
+
+def zoo_card(name:str)->dict:
+    "The model card of a shipped source model."
+    import json
+    m = zoo_models().get(name.removeprefix(ZOO_PREFIX))
+    if m is None: raise DrlmError(f"no shipped source model {name!r}; shipped: {', '.join(zoo_models()) or 'none'}")
+    return json.loads((m/'card.json').read_text(encoding='utf-8'))
+
+def zoo_bundle(name:str)->Path:
+    "The bundle file of a shipped source model, by name (`'zoo:NAME'` or `'NAME'`)."
+    m = zoo_models().get(name.removeprefix(ZOO_PREFIX))
+    if m is None: raise DrlmError(f"no shipped source model {name!r}; shipped: {', '.join(zoo_models()) or 'none'} "
+                                  "(train one with `drlm pretrain`, or add a folder of your own models to $DRLM_ZOO)")
+    return m/'bundle.pt'
 
 # %% ../nbs/05_learner.ipynb #aada339d
 def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle`)

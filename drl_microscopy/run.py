@@ -96,7 +96,9 @@ def held_out_class(cfg:RunConfig, classes:list)->int|None:
 
 # %% ../nbs/13_run.ipynb #ea36d126
 def source_bundle_path(model_run:str|Path)->Path:
-    "The model bundle of a pretrain run folder (its `bundle.pt`), or the bundle file itself."
+    "The model bundle of a pretrain run folder (its `bundle.pt`), the bundle file itself, or a shipped one (`zoo:NAME`)."
+    from drl_microscopy.learner import ZOO_PREFIX, zoo_bundle
+    if str(model_run).startswith(ZOO_PREFIX): return zoo_bundle(str(model_run))
     p = Path(model_run).expanduser()
     if p.is_file(): return p
     for cand in (p/'bundle.pt', p/'pretrain'/'bundle.pt'):
@@ -803,7 +805,10 @@ def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
     o = Path(out).expanduser()
     check_run_folder(o, force=force, resume=resume)    # refuses at once, before any image is read or any file deleted
     if not is_preset(cfg.target): check_apart(o, cfg.target)
-    if resume and cfg.source == 'auto' and (o/'config.toml').exists(): cfg.source = load_config(o/'config.toml').source
+    if resume and (o/'config.toml').exists():           # what 'auto' became when the run started
+        saved = load_config(o/'config.toml')
+        if cfg.source == 'auto': cfg.source = saved.source
+        if cfg.pretrain_run == 'auto': cfg.pretrain_run = saved.pretrain_run
     td = None
     if not resume or cfg.source == 'auto':
         from drl_microscopy.learner import load_bundle
@@ -818,8 +823,14 @@ def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
                 cfg.source, why = (name if name in synth.SOURCES else 'auto'), None
             else: cfg.source, why = auto_source(td.x_train)
             td.summary['notes'] += [m for m in (why, polarity_note(td.x_train, cfg.source)) if m]
+    zoo_why = None
+    if cfg.pretrain_run == 'auto':                      # a shipped source model when one fits, else pretraining here
+        name, zoo_why = zoo_choice(cfg)
+        cfg.pretrain_run = f'zoo:{name}' if name else ''
+    if cfg.pretrain_run: bundle_path = source_bundle_path(cfg.pretrain_run)
     out, changed = _prepare(cfg, out, force, resume, task)
     job = TransferJob(out, cfg, quiet, bundle_path=bundle_path)
+    if zoo_why: job.log(zoo_why)
     if changed: job.log(f"resumed with changed settings (no stage that used them had finished): {'; '.join(changed)}")
     if td is not None: job._cache['data'] = td; job.log_target(td)
     return job
@@ -912,8 +923,8 @@ def run(config:str|None=None, # a TOML config file (None: the defaults)
        )->Path:
     "The whole job into one run folder: pretrain, (backbone features), fine-tune, classify with baselines, evaluate, interpret, report."
     cfg = check_config(make_config(config, **overrides))
-    bp = source_bundle_path(cfg.pretrain_run) if cfg.pretrain_run else Path(out)/'pretrain'/'bundle.pt'
-    job = _start(cfg, out, force, resume, quiet, 'run', bp)
+    bp = source_bundle_path(cfg.pretrain_run) if cfg.pretrain_run not in ('', 'auto') else Path(out)/'pretrain'/'bundle.pt'
+    job = _start(cfg, out, force, resume, quiet, 'run', bp)            # resolves 'auto' (source, source model) into cfg
     job.log(f"drlm run: {reproduce_command('run', cfg, job.out)}")
     t0 = time.perf_counter()
     if not cfg.pretrain_run: job.stage('pretrain', ['pretrain/bundle.pt'], job.pretrain)

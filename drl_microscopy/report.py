@@ -20,7 +20,7 @@ from .config import _FIELD_TYPES
 
 # %% auto #0
 __all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'plot_examples',
-           'write_figures', 'report']
+           'open_set_codes', 'write_figures', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
@@ -232,6 +232,15 @@ def plot_examples(x, # images (N, C, H, W) in [0, 1]
     fig.subplots_adjust(left=min(0.4, 0.012 * max(len(str(c)) for c in classes) + 0.05), right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.08)
     return save_figure(fig, path)
 
+def open_set_codes(run:Path, # a run folder with an open-set study
+                   o:dict, # its `results.json` open_set entry
+                  )->tuple:
+    "`(z, y)` for the open-set figure: the known classes' training codes and the held-out class's test codes, as `open_set_report` measured its distances."
+    oc = _load_npz(Path(run)/'openset'/'codes.npz')
+    if 'z_train' not in oc: return oc['z_test'], oc['y_test']          # a run of an earlier version
+    h, known = o['held_out'], oc['y_train'] != o['held_out']
+    return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
+
 def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
@@ -262,8 +271,8 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     dims = top if len(top) == 2 else active[:2] if len(active) >= 2 else names[:2]
     plot_scatter2d(z, codes['y_test'], dims=dims, classes=classes, path=out/'figures'/'scatter.png')
     if res.get('open_set'):
-        o, oc = res['open_set'], _load_npz(out/'openset'/'codes.npz')
-        plot_open_set(oc['z_test'], oc['y_test'], o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
+        o = res['open_set']
+        plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
                       classes=classes, path=out/'figures'/'open_set.png')
 
 # %% ../nbs/12_report.ipynb #b8dd35d1

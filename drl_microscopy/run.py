@@ -19,80 +19,15 @@ from .core import (DrlmError, RunExistsError, set_seed, default_device, atomic_w
 from .config import *
 from .config import _FIELD_TYPES
 from .report import *
-from .report import _save_npz, _load_npz, _write_csv, _mean_std, _figure_names, _close, _now
+from .report import _save_npz, _load_npz, _write_csv, _mean_std, _figure_names, _close, _now, open_set_codes
 from .features import make_backbone, phi_parts, source_renderer, _features
 from .morphology import morphology_table
+from .target import *
 
 # %% auto #0
-__all__ = ['WIDE_GBT', 'TargetData', 'load_target', 'held_out_class', 'source_bundle_path', 'Job', 'dim_names_for',
-           'evidence_names', 'image_format', 'TransferJob', 'morphology_cache', 'morphology_features', 'wide_gbt',
-           'reproduce_command', 'key_measurements', 'interpret_run', 'explorers', 'evaluate_run', 'check_apart',
-           'transfer', 'run']
-
-# %% ../nbs/13_run.ipynb #ebeedfd8
-@dataclass
-class TargetData:
-    "A run's target images in memory: `(N, C, H, W)` float tensors in [0, 1], integer labels, class names and a summary."
-    x_train:torch.Tensor
-    y_train:np.ndarray
-    x_test:torch.Tensor
-    y_test:np.ndarray
-    classes:list
-    summary:dict
-    def __repr__(self):
-        return (f"TargetData({self.summary.get('target')}: {len(self.classes)} classes, train {len(self.y_train)}, "
-                f"test {len(self.y_test)}, images {tuple(self.x_train.shape[1:])})")
-
-def _stack(ds, what, progress):
-    it = range(len(ds))
-    if progress: it = progress_bar(it); it.comment = f'reading {what} images'     # fastprogress takes no comment argument
-    return torch.stack([ds[i][0] for i in it]) if len(ds) else torch.zeros(0)
-
-
-def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, split)
-                size:int|None=None, # image side (None: `cfg.size`)
-                channels:int=3, # 1 or 3: the source model's channels
-                progress:bool=False, # show a progress bar while reading images
-               )->TargetData:
-    "Load the target of a run into memory: rendered preset or scanned, split and prepared image folder."
-    from drl_microscopy.data import preset_dataloaders, image_dataloaders
-    size = size or cfg.size
-    if is_preset(cfg.target):
-        dls = preset_dataloaders(cfg.target, n_train=cfg.n_train, n_test=cfg.n_test, size=size, seed=0, channels=channels, bs=cfg.bs)
-        xtr, ytr = dls.train.dataset.images, dls.train.dataset.labels
-        xte, yte = dls.test.dataset.images, dls.test.dataset.labels
-        kind, notes = 'preset', [f"synthetic preset rendered: {cfg.n_train} training and {cfg.n_test} test images"]
-    else:
-        classes = cfg.classes or (cfg.top_classes or None)
-        dls = image_dataloaders(cfg.target, size=size, channels=channels, bs=cfg.bs, test_pct=cfg.test_pct, seed=0,
-                                classes=classes, max_per_class=cfg.max_per_class or None, max_pixels=cfg.max_pixels)
-        parts = [dls.train.dataset] + ([dls.valid.dataset] if dls.has_valid else [])
-        xtr = torch.cat([_stack(ds, 'training', progress) for ds in parts])
-        ytr = np.concatenate([ds.labels for ds in parts])
-        xte, yte = _stack(dls.test.dataset, 'test', progress), dls.test.dataset.labels
-        kind, notes = 'images', list(dls.report.notes) + (["the source's validation images are used for training"] if dls.has_valid else [])
-    classes = list(dls.vocab)
-    rep = dls.report
-    no_train = [c for i, c in enumerate(classes) if not (ytr == i).any()]
-    if no_train: raise DrlmError(f"{cfg.target}: class(es) {no_train} have no training image after the split; add images or drop them with --classes")
-    if len(classes) < 2: raise DrlmError(f"{cfg.target} holds a single class: classification needs at least two")
-    counts = {c: dict(train=int((ytr == i).sum()), test=int((yte == i).sum())) for i, c in enumerate(classes)}
-    no_test = [c for c in classes if counts[c]['test'] == 0]
-    if no_test: notes = notes + [no_test_note(no_test, cfg.test_pct)]
-    if (note := polarity_note(xtr, cfg.source)): notes = notes + [note]
-    summary = dict(target=cfg.target, kind=kind, source=rep.source, layout=rep.layout, classes=classes, counts=counts, classes_without_test=no_test,
-                   n_train=int(len(ytr)), n_test=int(len(yte)), image_shape=list(xtr.shape[1:]),
-                   skipped=[dict(path=str(p), reason=r) for p, r in rep.skipped[:500]], n_skipped=len(rep.skipped), notes=notes)
-    return TargetData(xtr.float().contiguous(), np.asarray(ytr, np.int64), xte.float().contiguous(), np.asarray(yte, np.int64), classes, summary)
-
-def held_out_class(cfg:RunConfig, classes:list)->int|None:
-    "Index of the open-set class of a config ('' none, 'first', or a class name), or None when there is none."
-    h = cfg.held_out
-    if h in ('', 'none'): return None
-    if h == 'first': return 0 if len(classes) >= 3 else None
-    if h not in classes: raise DrlmError(f"held-out class {h!r} is not one of the target's classes {classes}")
-    if len(classes) < 3: raise DrlmError(f"holding out {h!r} leaves a single known class: the open-set study needs at least three classes")
-    return classes.index(h)
+__all__ = ['WIDE_GBT', 'source_bundle_path', 'Job', 'dim_names_for', 'evidence_names', 'image_format', 'TransferJob',
+           'morphology_cache', 'morphology_features', 'wide_gbt', 'reproduce_command', 'key_measurements',
+           'interpret_run', 'explorers', 'evaluate_run', 'check_apart', 'transfer', 'run']
 
 # %% ../nbs/13_run.ipynb #ea36d126
 def source_bundle_path(model_run:str|Path)->Path:
@@ -519,7 +454,7 @@ def open_set(self:TransferJob):
     with threadpool_limits(1, user_api='blas'):
         rep = open_set_report(ztr, d.y_train, zte, d.y_test, held_out=h, dim_names=names, clf='gbt', seed=0,
                               class_names=d.classes, n_estimators=self.cfg.gbt_estimators)
-    _save_npz(self.out/'openset'/'codes.npz', z_test=zte.astype(np.float32), y_test=d.y_test)
+    _save_npz(self.out/'openset'/'codes.npz', z_test=zte.astype(np.float32), y_test=d.y_test, z_train=ztr.astype(np.float32), y_train=d.y_train)
     save_json(self.out/'openset'/'openset.json', dict(rep.to_dict(), summary=rep.summary(), dim_names=names,
                                                     centroids=rep.centroids.to_dict('index')))
 
@@ -669,8 +604,7 @@ def interpret(self:TransferJob, dest:str|Path):
     # open set
     o = res.get('open_set')
     if o:
-        oc = _load_npz(out/'openset'/'codes.npz')
-        I.plot_open_set(oc['z_test'], oc['y_test'], o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
+        I.plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
                         classes=classes, path=add(dest/'open_set.png'))
         _write_csv(add(dest/'open_set.csv'), pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
         findings['open_set'] = o['summary']

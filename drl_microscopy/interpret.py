@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 from torch import nn
 from matplotlib.figure import Figure
-from PIL import Image, ImageDraw
+from PIL import Image, ImageDraw, ImageFont
 from scipy import stats
 from sklearn.inspection import permutation_importance
 from sklearn.metrics import balanced_accuracy_score
@@ -438,7 +438,8 @@ def traversal_gif(model_or_bundle, # a model or bundle (None: nearest real image
     "Write an animated GIF of the traversal of each named dim (panels side by side, back and forth); returns the path."
     rows, names, vals = _traversal_cells(model_or_bundle, z0, dims, dim_names, values, relative, z_data, images)
     h0, w0 = rows[0][0].shape[:2]
-    label_h, pad = 25, 4
+    font = ImageFont.load_default(size=15)          # ≥ 11 px even when a report shows a strip of ten panels at its width
+    label_h, pad = 40, 4
     pw = w0*scale
     frames = []
     order = list(range(len(rows[0]))) + list(range(len(rows[0]) - 2, 0, -1))
@@ -448,8 +449,8 @@ def traversal_gif(model_or_bundle, # a model or bundle (None: nearest real image
         for i, row in enumerate(rows):
             x = pad + i*(pw + pad)
             canvas.paste(_to_uint8(row[j], scale, (w0, h0)), (x, label_h))
-            draw.text((x, 1), names[i][:max(3, pw//6)], fill='black')
-            draw.text((x, 12), f'{vals[i][j]:+.1f}', fill='black')
+            draw.text((x, 1), names[i][:max(3, pw//8)], fill='black', font=font)
+            draw.text((x, 19), f'{vals[i][j]:+.1f}', fill='black', font=font)
         frames.append(canvas)
     buf = io.BytesIO()
     frames[0].save(buf, format='GIF', save_all=True, append_images=frames[1:], duration=duration, loop=0)
@@ -625,7 +626,7 @@ def plot_correlation(tables:dict, # the result of `correlate`
     "Heat-map of the dim × morphology correlation (r in [-1, 1]; * marks p < alpha)."
     if method not in ('pearson', 'spearman'): raise DrlmError(f"unknown method {method!r}: use 'pearson' or 'spearman'")
     r, p = tables[method], tables[f'{method}_p']
-    fig = Figure(figsize=(0.75*r.shape[1] + 2.5, 0.45*r.shape[0] + 1.8))
+    fig = Figure(figsize=(0.9*r.shape[1] + 2.5, 0.5*r.shape[0] + 1.8))
     ax = fig.add_subplot()
     im = ax.imshow(r.values.astype(float), cmap='RdBu_r', vmin=-1, vmax=1, aspect='auto')
     ax.set_xticks(range(r.shape[1]), r.columns, rotation=45, ha='right', fontsize=8)
@@ -636,7 +637,7 @@ def plot_correlation(tables:dict, # the result of `correlate`
                 v = r.values[i, j]
                 if np.isfinite(v):
                     ax.text(j, i, f'{v:.2f}' + ('*' if p.values[i, j] < alpha else ''), ha='center', va='center',
-                            fontsize=7, color='white' if abs(v) > 0.6 else 'black')
+                            fontsize=9, color='white' if abs(v) > 0.6 else 'black')
     fig.colorbar(im, ax=ax, label=f'{method} r')
     ax.set_title(f'latent dims vs morphology ({method}; * p < {alpha})', fontsize=9)
     fig.tight_layout()

@@ -7,7 +7,8 @@ For each run folder (made by `drlm run`, e.g. through `bench/report_run.py`): th
 model's measured names (`names/source.json`, `names/seed0.json`), the names the `labels` aggregator intended, each named
 dim's score OS·A for its factor and the best other dim's score for that factor, the factors no dim carries, OMES from
 `results.json`, and a check that no name is contradicted by the run's own association (every named dim scores at least
-the naming threshold for its factor and beats every other dim for it by the ratio, unless the factor names two dims).
+the naming threshold for its factor and beats every other dim for it by the ratio, unless the factor names two dims). The names
+are re-derived from each run's stored association with the library's current rule (the run-time names are shown beside).
 `--record` writes the `names` section of bench/RESULTS.md.
 """
 import argparse, json, sys
@@ -33,13 +34,24 @@ def evidence(ev: dict) -> tuple:
     return rows, ok
 
 
+def remeasure(ev: dict) -> dict:
+    "The names the library's current rule gives from the run's stored association (a run may predate a change of the rule)."
+    import numpy as np
+    from drl_microscopy.interpret import measured_names
+    active = np.array([not n.startswith('inactive') for n in ev['names']])
+    new = measured_names(np.array(ev['association']), ev['factor_names'], active=active, intended=ev.get('intended'))
+    return dict(ev, **{k: new[k] for k in ('names', 'factors', 'score', 'unnamed', 'spread', 'rule')}, names_at_run_time=ev['names'])
+
+
 def table(label: str, ev: dict) -> list:
+    ev = remeasure(ev)
     rows, ok = evidence(ev)
     L = [f'**{label}** — names supported by the association: **{"yes" if ok else "NO"}**; factors no dim carries: '
-         f'{", ".join(ev["unnamed"]) or "none"}; OMES on the names\' sample {ev.get("omes", float("nan")):.3f} (n = {ev.get("n")}).', '',
-         '| dim | measured name | intended (labels) | its best factor | score OS·A | best other dim for that factor |',
-         '|---|---|---|---|---|---|']
-    L += [f'| {k} | {n} | {i} | {f} | {s:.2f} | {o:.2f} |' for k, n, i, f, s, o in rows]
+         f'{", ".join(ev["unnamed"]) or "none"}' + (f' (spread over dims: {ev["spread"]})' if ev.get('spread') else '')
+         + f'; OMES on the names\' sample {ev.get("omes", float("nan")):.3f} (n = {ev.get("n")}).', '',
+         '| dim | measured name | name when the run was made | intended (labels) | its best factor | score OS·A | best other dim for that factor |',
+         '|---|---|---|---|---|---|---|']
+    L += [f'| {k} | {n} | {ev["names_at_run_time"][k]} | {i} | {f} | {s:.2f} | {o:.2f} |' for k, n, i, f, s, o in rows]
     return L + ['']
 
 
@@ -58,7 +70,7 @@ def main():
         res = json.loads((run / 'results.json').read_text())
         dis = (res.get('disentanglement') or {})
         L += [f'### {name}: `drlm run{" --target " + res["settings"]["target"] if res["settings"]["target"] != "vacuoles" else ""}` '
-              f'(source {res["settings"]["source"]}, {res["source_model"]["config"].get("steps", "?")} pretraining steps)', '']
+              f'(source {res["settings"]["source"]}, {res["settings"]["pretrain_run"] or str(res["settings"]["pretrain_steps"]) + " pretraining steps"})', '']
         if dis: L += [f'OMES of the source model {dis["source"].get("omes", float("nan")):.3f}, after fine-tuning '
                       f'{dis["finetuned"].get("omes", {}).get("mean", float("nan")):.3f} (results.json, {dis.get("n")} images).', '']
         for label, f in (('source model', 'source.json'), ('fine-tuned, seed 0', 'seed0.json')):

@@ -214,14 +214,15 @@ def measured_names(association, # OMES association matrix A (latent, F)
     if act.shape != (latent,): raise DrlmError(f"active must be a mask of {latent} dims or codes (N, {latent}), got shape {act.shape}")
     S = np.zeros_like(A)
     if act.any(): S[act] = omes_from_association(A[act]).os_dim * A[act]
-    claims = {}
+    claims, spread = {}, {}
     for i, f in enumerate(factor_names):
         order = np.argsort(-S[:, i], kind='stable')
-        s1, s2 = S[order[0], i], (S[order[1], i] if latent > 1 else 0.0)
+        s1 = S[order[0], i]
         if s1 < min_score: continue
-        if s1 >= clear_ratio * s2: dims = [order[0]]                      # one dim, clearly ahead of the rest
-        elif s2 >= min_score: dims = [order[0], order[1]]                 # two dims carry it, neither clearly more
-        else: continue                                                    # its best dim is not clearly ahead of a weak second: no name
+        close = [d for d in order[1:] if clear_ratio * S[d, i] > s1]     # dims not clearly behind the best
+        if not close: dims = [order[0]]                                   # one dim, clearly ahead of the rest
+        elif len(close) == 1 and S[close[0], i] >= min_score: dims = [order[0], close[0]]   # two dims carry it, neither clearly more
+        else: spread[f] = [int(d) for d in [order[0], *close]]; continue # spread over more dims, or ahead of weak ones only: no name
         for k, d in enumerate(dims): claims.setdefault(int(d), []).append((f, k + 1 if len(dims) > 1 else None, float(S[d, i]), i))
     names, carried, sign = [], [], []
     for d in range(latent):
@@ -234,7 +235,7 @@ def measured_names(association, # OMES association matrix A (latent, F)
         sign.append(s if s != 0 else 1)
     named = {f for c in carried for f in c}
     return dict(names=names, factors=carried, signs=sign, score=S.round(4).tolist(), factor_names=factor_names,
-                unnamed=[f for f in factor_names if f not in named], intended=list(intended) if intended is not None else None,
+                unnamed=[f for f in factor_names if f not in named], spread=spread, intended=list(intended) if intended is not None else None,
                 rule=dict(min_score=min_score, clear_ratio=clear_ratio))
 
 # %% ../nbs/09_interpret.ipynb #a1f0e005

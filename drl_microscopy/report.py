@@ -255,7 +255,7 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     clf = job.cfg.classifiers[0]
     r = types.SimpleNamespace(**c0['results']['drl-transfer'][clf]); r.confusion = np.asarray(r.confusion)
     score = 'no balanced accuracy (a class has no test image)' if res.get('accuracy_withheld') else f"balanced accuracy {100*r.balanced_accuracy:.1f}%"
-    fig = plot_confusion(r, title=f"DRL transfer, {clf}, seed 0: {score}")
+    fig = plot_confusion(r, title=f"{METHOD_NAMES['drl-transfer']}, {clf.upper()}, seed 0: {score}")
     save_figure(fig, out/'figures'/'confusion.png'); _close(fig)
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else None
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0

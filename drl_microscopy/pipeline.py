@@ -11,6 +11,7 @@ from .config import *
 from .config import _FIELD_TYPES, _coerce
 from .report import *
 from .report import _save_npz, _load_npz, _write_csv, _mean_std, _fmt, _SCALARS
+from .target import *
 from .run import *
 warnings.warn("drl_microscopy.pipeline is now drl_microscopy.config, .report and .run; this alias goes in the next release",
               DeprecationWarning, stacklevel=2)

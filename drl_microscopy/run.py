@@ -193,14 +193,6 @@ class TransferJob(Job):
         if not self.phi: return getattr(self.data, f'x_{split}')
         f = self.cached('features', lambda: _load_npz(self.out/'features.npz'))
         return torch.from_numpy(f[split])
-    def source_metrics(self)->dict|None:
-        p = self.out/'metrics'/'source.json'
-        return load_json(p) if p.exists() else None
-    def association(self):
-        sm = self.source_metrics()
-        return (sm['factor_names'], sm['association_matrix']) if sm and sm.get('association_matrix') is not None else None
-    def names(self, bundle, z_train)->list:
-        return dim_names_for(bundle, z_train, None if bundle.factor_names else self.association())
     def measure_names(self, path:Path, dest:Path, keep=None)->dict:
         "Stage `names-*`: the dims of the bundle at `path` named from measurement on the source (collapsed: on the training images, or those `keep` marks), into `dest`."
         from drl_microscopy.learner import load_bundle, encode

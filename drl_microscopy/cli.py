@@ -33,11 +33,6 @@ def _usage()->str:
     for n, f in _COMMANDS.items(): lines.append(f"  {n:<10} {(f.__doc__ or '').strip().splitlines()[0]}")
     return '\n'.join(lines)
 
-def _underscore_flag(a:str)->str:
-    if not a.startswith('--'): return a
-    flag, eq, val = a.partition('=')
-    return flag.replace('-', '_').replace('__', '--', 1) + eq + val
-
 def _shown(default)->str|None:
     "How a default reads in help: lists as comma-separated values; nothing for no default."
     if default is None or default is False or default == '' or default is inspect.Parameter.empty: return None

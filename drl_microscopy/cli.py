@@ -133,7 +133,8 @@ def synth(source:str='texture-sprites', # texture-sprites, synth-cells, or a lab
     return path
 
 # %% ../nbs/14_cli.ipynb #e5a9c7b2
-def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume):
+def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
+                   backbone='none', pool=20_000, hidden=512, backbone_size=0):
     "Check the settings of `drlm pretrain` (all of them, and the device and folder) before anything touches the disk."
     import math
     from drl_microscopy import synth
@@ -151,6 +152,12 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     need(math.isfinite(lr) and lr > 0, f"lr must be > 0, got {lr}")
     need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
     need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
+    if backbone not in ('', 'none'):
+        from drl_microscopy.features import _resolve_source
+        _resolve_source(backbone)                     # an unknown name is an error naming it
+        need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
+        need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
+        need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")
     default_device(device)
     check_run_folder(out, force=force, resume=resume)
 
@@ -174,17 +181,31 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
              resume:bool=False, # continue the run in --out from its newest checkpoint
              mixed_precision:str=None, # 'bf16' or 'fp16' (GPU); default: off, or what `accelerate launch --mixed_precision` says
              quiet:bool=False, # no progress bar
+             backbone:str='none', # 'none' (a model of pixels), or a timm / torchvision backbone: a model of its frozen features (Φ), e.g. tf_efficientnet_lite0
+             backbone_size:int=0, # Φ: side of the images given to the backbone (0: its own input size)
+             pool:int=20_000, # Φ: weak pairs rendered and encoded once, kept in $DRLM_CACHE/phi-pools and reused by later runs
+             hidden:int=512, # Φ: hidden width of the MLP VAE on the features
             ):
     """Pretrain a disentangled source model on synthetic images (several processes under torchrun / accelerate launch).
 
     Its defaults (20,000 steps, batch 64, the paper's lr 1e-4) train a source model to reuse with `drlm transfer` or
-    `drlm run --pretrain-run`; `drlm run` without one pretrains a quick model for itself (1,000 steps, batch 32, lr 5e-4)."""
+    `drlm run --pretrain-run`; `drlm run` without one pretrains a quick model for itself (1,000 steps, batch 32, lr 5e-4).
+    With --backbone the model learns the frozen backbone's features of the synthetic images (the paper's Φ path),
+    from a pool of weak pairs encoded once."""
     from drl_microscopy.distributed import distributed_pretrain
-    check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume)
-    path = distributed_pretrain(source=source, model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps,
-                                size=size, seed=seed, bs=bs, lr=lr, arch=arch, out=out, device=device,
-                                centred=not not_centred, force=force, resume=resume, progress=not quiet,
-                                mixed_precision=mixed_precision)
+    check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
+                   backbone, pool, hidden, backbone_size)
+    kw = dict(model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps, size=size, seed=seed, bs=bs, lr=lr,
+              arch=arch, out=out, device=device, centred=not not_centred, force=force, resume=resume, progress=not quiet,
+              mixed_precision=mixed_precision)
+    if backbone in ('', 'none'): path = distributed_pretrain(source=source, **kw)
+    else:
+        from drl_microscopy.features import make_backbone, feature_source, feature_pool, pool_cache
+        from drl_microscopy.core import default_device
+        bb = make_backbone(backbone, '', backbone_size, default_device(device))
+        src = feature_source(source, bb, centred=not not_centred, device=device)
+        path = distributed_pretrain(source=feature_pool(src, n=pool, cache_dir=pool_cache(), seed=seed, progress=not quiet),
+                                    hidden=hidden, **kw)
     print(f"wrote {path}")
     return path
 

@@ -17,9 +17,9 @@ from threadpoolctl import threadpool_limits
 from .core import DrlmError, default_device, atomic_write
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'RunConfig', 'make_config', 'to_toml', 'read_toml',
-           'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance', 'polarity_note',
-           'no_test_note', 'zoo_choice', 'auto_source']
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PHI_BACKBONE', 'AUTO_SOURCES', 'RunConfig', 'make_config',
+           'to_toml', 'read_toml', 'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance',
+           'polarity_note', 'no_test_note', 'zoo_choice', 'auto_backbone', 'auto_source']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
@@ -46,7 +46,7 @@ class RunConfig:
     pretrain_run:str = 'auto' # the source model: 'auto' (the shipped model that fits the source and settings, else pretrain here), '' (pretrain here), a `drlm pretrain` run folder or bundle file, or zoo:NAME (a shipped one)
     finetune_epochs:int = 8 # fine-tuning epochs on the target (the paper: 20)
     seeds:int = 3 # fine-tuning seeds (results are mean ± std over them)
-    backbone:str = 'none' # 'none' (pixels), or a timm / torchvision backbone name for the Φ path
+    backbone:str = 'none' # 'none' (pixels), 'auto' (Φ on the packaged backbone when shipped Φ models fit the run, else pixels), or a timm / torchvision backbone name for the Φ path
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
@@ -226,13 +226,35 @@ def zoo_choice(cfg:RunConfig, # a config whose source is resolved (not 'auto')
     from drl_microscopy.learner import zoo_models, zoo_card
     want = dict(source=cfg.source, input='pixels' if cfg.backbone in ('', 'none') else 'features', latent=cfg.latent, model=cfg.model,
                 aggregator=cfg.aggregator, **(dict(size=cfg.size) if cfg.backbone in ('', 'none') else dict(backbone=cfg.backbone)))
+    if cfg.backbone not in ('', 'none'):      # a Φ model: also the backbone's weights, input size and the MLP's width
+        want.update(weights='', hidden=cfg.phi_hidden)
     seen = []
     for name in zoo_models():
-        card = zoo_card(name)
-        if all(card.get(k) == v for k, v in want.items()): return name, f"source model: the shipped zoo:{name} ({card.get('steps', '?')} steps; card in the package)"
+        card = dict(zoo_card(name))
+        card.setdefault('weights', '')
+        if card.get('input') == 'features' and cfg.backbone_size not in (0, card.get('size')): card['size_fits'] = False
+        if card.get('size_fits', True) and all(card.get(k) == v for k, v in want.items()): return name, f"source model: the shipped zoo:{name} ({card.get('steps', '?')} steps; card in the package)"
         if card.get('source') == cfg.source: seen.append(name)
     what = ', '.join(f'{k} {v}' for k, v in want.items())
     return None, (f"no shipped source model fits ({what})" + (f"; shipped for {cfg.source}: {', '.join(seen)}" if seen else '') + ": pretraining one here")
+
+PHI_BACKBONE = 'tf_efficientnet_lite0'   # the backbone whose ImageNet weights ship in a pip package (`features.PACKAGED_WEIGHTS`)
+AUTO_SOURCES = ('synth-cells-brightfield', 'texture-sprites')   # what `source='auto'` can choose
+
+def auto_backbone(cfg:RunConfig, # a config with `backbone='auto'`
+                 )->tuple:
+    "`(backbone, why)` for `backbone='auto'`: Φ on the packaged backbone when its weights are installed and shipped Φ models fit the run, else pixels."
+    from drl_microscopy.features import packaged_weights
+    if cfg.pretrain_run not in ('auto', ''): return 'none', None          # a given source model: its own input decides (`run._start`)
+    try: packaged_weights(PHI_BACKBONE)
+    except DrlmError as e: return 'none', f"backbone 'auto': pixels, as the packaged backbone is not installed ({e})"
+    sources = AUTO_SOURCES if cfg.source == 'auto' else (cfg.source,)
+    trial = RunConfig(**{**asdict(cfg), 'backbone': PHI_BACKBONE, 'backbone_weights': ''})
+    missing = [s for s in sources if zoo_choice(RunConfig(**{**asdict(trial), 'source': s}))[0] is None]
+    if missing: return 'none', (f"backbone 'auto': pixels, as no shipped Φ model on {PHI_BACKBONE} fits source {', '.join(missing)} "
+                                "with these settings (pretraining one on the features here would take long)")
+    return PHI_BACKBONE, (f"backbone 'auto': the features Φ of {PHI_BACKBONE} (ImageNet weights from its pip package), "
+                          "the input that classified every measured target better than pixels (bench/RESULTS.md, transfer table)")
 
 def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, W)
                )->tuple:

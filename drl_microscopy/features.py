@@ -19,7 +19,7 @@ from .synth_data import SynthDataLoader, _seed_for
 __all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PACKAGED_WEIGHTS', 'PAPER_DINO_MINMAX', 'POOL_CHUNK', 'no_downloads',
            'packaged_weights', 'Backbone', 'dataset_fingerprint', 'at_backbone_size', 'extract_features',
            'dataset_features', 'folder_features', 'FeatureScaler', 'make_backbone', 'FeatureSource', 'feature_source',
-           'FeaturePool', 'feature_pool', 'PoolDataLoader', 'phi_parts', 'source_renderer']
+           'pool_cache', 'FeaturePool', 'feature_pool', 'PoolDataLoader', 'phi_parts', 'source_renderer']
 
 # %% ../nbs/06_features.ipynb #0bb58ab9
 def _offline_default()->bool:
@@ -625,6 +625,10 @@ def feature_source(source, # a `synth.get_source` name, or a renderer object (us
 
 # %% ../nbs/06_features.ipynb #a1f0c005
 POOL_CHUNK = 64      # pairs per seeded chunk: the pool's content does not depend on the encoding batch size
+
+def pool_cache()->Path:
+    "Where `drlm pretrain --backbone` keeps its feature pools: `$DRLM_CACHE/phi-pools` (default `~/.cache/drl_microscopy/phi-pools`)."
+    return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'phi-pools'
 
 def _pool_ident(src:FeatureSource, n:int, seed:int, k:int)->dict:
     r, sp = src.renderer, src.space

@@ -129,12 +129,13 @@ def evidence_names(bundle, # a model bundle (its weights as trained: not oriente
                    seed:int=0, # seed of the sample
                    device='cpu', # where to encode
                    z_target=None, # codes of the target's training images: dims collapsed there are `inactive<k>`
+                   scores:dict|None=None, # an `evaluate` result of this bundle with OMES and `return_codes=True`: used instead of measuring again
                   )->dict:
     "Names of a bundle's dims measured on its source (`interpret.measured_names`: association, signs), the `labels` intent beside."
     from drl_microscopy.metrics import evaluate
     from drl_microscopy.classify import active_dims
     from drl_microscopy.interpret import measured_names, factor_signs, bundle_dim_names
-    sc = evaluate(bundle.model, renderer, n=n, seed=seed, metrics=('omes',), device=device, return_codes=True)
+    sc = scores if scores is not None else evaluate(bundle.model, renderer, n=n, seed=seed, metrics=('omes',), device=device, return_codes=True)
     act = np.zeros(int(bundle.model.latent), bool); act[sc['active_dims']] = True
     if z_target is not None: act &= active_dims(np.asarray(z_target))
     m = measured_names(sc['association_matrix'], sc['factor_names'], active=act, signs=factor_signs(sc['codes'], sc['factors']),
@@ -681,8 +682,9 @@ def evaluate_run(run:str, # a run folder (`drlm pretrain`, `drlm transfer` or `d
     b = load_bundle(bp, device=dev)
     r = source_renderer(b, dev)
     names = [m.strip() for m in metrics.split(',') if m.strip()] if isinstance(metrics, str) else list(metrics)
-    scores = evaluate(b.model, r, n=n, seed=seed, metrics=names, device=dev)
-    ev = evidence_names(b, r, n=n, seed=seed, device=dev)          # the names the measurement supports, the intent beside
+    scores = evaluate(b.model, r, n=n, seed=seed, metrics=list(dict.fromkeys(['omes', *names])), device=dev, return_codes=True)
+    ev = evidence_names(b, r, n=n, seed=seed, device=dev, scores=scores)   # the names the measurement supports (the same images), the intent beside
+    for k in ('codes', 'factors'): scores.pop(k, None)
     scores.update(bundle=str(bp), measured_names=ev['names'], intended_names=ev['intended'], name_signs=ev['signs'], unnamed_factors=ev['unnamed'])
     return _write_evaluation(scores, ev['names'], run)
 
@@ -735,6 +737,15 @@ def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
         saved = load_config(o/'config.toml')
         if cfg.source == 'auto': cfg.source = saved.source
         if cfg.pretrain_run == 'auto': cfg.pretrain_run = saved.pretrain_run
+        if cfg.backbone == 'auto': cfg.backbone = saved.backbone
+    bb_why = None
+    if cfg.backbone == 'auto':                          # a given model's own input, else Φ when shipped Φ models fit (`auto_backbone`)
+        from drl_microscopy.learner import load_bundle
+        if cfg.pretrain_run not in ('auto', '') and Path(bundle_path).exists():
+            spec = (load_bundle(bundle_path).extra or {}).get('backbone')
+            cfg.backbone = spec['name'] if spec else 'none'
+            if spec: cfg.backbone_weights, cfg.backbone_size = spec.get('weights', ''), int(spec.get('input_size') or 0)
+        else: cfg.backbone, bb_why = auto_backbone(cfg)
     td = None
     if not resume or cfg.source == 'auto':
         from drl_microscopy.learner import load_bundle
@@ -756,7 +767,8 @@ def _start(cfg, out, force, resume, quiet, task, bundle_path)->TransferJob:
     if cfg.pretrain_run: bundle_path = source_bundle_path(cfg.pretrain_run)
     out, changed = _prepare(cfg, out, force, resume, task)
     job = TransferJob(out, cfg, quiet, bundle_path=bundle_path)
-    if zoo_why: job.log(zoo_why)
+    for why in (bb_why, zoo_why):
+        if why: job.log(why)
     if changed: job.log(f"resumed with changed settings (no stage that used them had finished): {'; '.join(changed)}")
     if td is not None: job._cache['data'] = td; job.log_target(td)
     return job

@@ -36,6 +36,7 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['drl_microscopy', 'drl_microscopy.*']),
     include_package_data=True,
+    package_data={'drl_microscopy': ['zoo/*/bundle.pt', 'zoo/*/card.json']},   # the shipped source models
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

@@ -26,19 +26,28 @@ def sha256(p: Path) -> str:
     return h.hexdigest()
 
 
-def train_time(run: Path) -> dict:
-    "Wall time of training from the checkpoint files: the epochs between two checkpoints of one process are timed."
+def train_time(run: Path, log: str = '') -> dict:
+    """Wall time of training: from the last two checkpoints a run keeps (the time of its last `checkpoint_every` steps, times
+    the number of such intervals), and, when the run's console log is given, the epoch times of fastai's table and the
+    wall time and peak memory `/usr/bin/time -v` printed."""
+    import re
     cks = sorted((run/'checkpoints').glob('ckpt-*.pt'))
     cfg = json.loads((run/'config.json').read_text())
     every = cfg['checkpoint_every']
-    start = datetime.datetime.fromisoformat(json.loads((run/'run.json').read_text())['created']).timestamp()
-    times = [start] + [p.stat().st_mtime for p in cks]
-    gaps = [b - a for a, b in zip(times, times[1:])]
-    med = sorted(gaps)[len(gaps) // 2] if gaps else 0
-    timed = [g for g in gaps if g < 3 * med]            # a gap between two sessions (a resumed run) is not training time
-    per = sum(timed) / len(timed) if timed else float('nan')
-    return dict(s_per_checkpoint=round(per, 1), checkpoint_every=every, timed_intervals=len(timed), intervals=len(gaps),
-                estimated_wall_min=round(per * cfg['steps'] / every / 60, 1))
+    out = dict(checkpoint_every=every)
+    if len(cks) >= 2:
+        per = cks[-1].stat().st_mtime - cks[-2].stat().st_mtime
+        out.update(s_last_interval=round(per, 1), estimated_wall_min=round(per * cfg['steps'] / every / 60, 1))
+    if log and Path(log).exists():
+        text = Path(log).read_text(errors='replace').replace('\r', '\n')
+        secs = lambda t: sum(int(x) * 60 ** k for k, x in enumerate(reversed(t.split(':'))))
+        epochs = [secs(m) for m in re.findall(r'^\s*\d+\s+[-\d.e]+\s+[-\d.e]+\s+(\d+:\d\d(?::\d\d)?)\s*$', text, re.M)]
+        if epochs: out.update(logged_epochs=len(epochs), logged_epoch_min=round(sum(epochs) / 60, 1))
+        m = re.search(r'Elapsed \(wall clock\) time \(h:mm:ss or m:ss\): ([\d:.]+)', text)
+        if m: out['process_wall_min'] = round(secs(m.group(1).split('.')[0]) / 60, 1)
+        m = re.search(r'Maximum resident set size \(kbytes\): (\d+)', text)
+        if m: out['peak_rss_gb'] = round(int(m.group(1)) / 2**20, 2)
+    return out
 
 
 def measure(run: Path, n: int) -> dict:
@@ -52,7 +61,7 @@ def measure(run: Path, n: int) -> dict:
     return json.loads(m.read_text())
 
 
-def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO):
+def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str = ''):
     import torch
     run = Path(run).resolve()
     cfg, meta = json.loads((run/'config.json').read_text()), json.loads((run/'run.json').read_text())
@@ -68,7 +77,9 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO):
     tmp = dest/'.bundle.pt.tmp'
     torch.save(b, tmp); os.replace(tmp, dest/'bundle.pt')
     from drl_microscopy.shipped import remeasure
-    check = remeasure(dest/'bundle.pt', n=1000, seed=0)            # what the notebook test re-measures, from the shipped file
+    old = json.loads((dest/'card.json').read_text()) if (dest/'card.json').exists() else {}
+    if old.get('bundle_sha256') == sha256(dest/'bundle.pt') and old.get('check'): check = old['check']   # the same file, measured before
+    else: check = remeasure(dest/'bundle.pt', n=1000, seed=0)      # what the notebook test re-measures, from the shipped file
     goal = {k: dict(goal=v, measured=round(float(scores[k]), 3), met=bool(scores[k] >= v)) for k, v in GOAL.items()}
     c = dict(name=name, source=cfg['source'], input='features' if phi else 'pixels',
              size=int(cfg['features']['input_size'] if phi else cfg['size']),
@@ -77,7 +88,7 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO):
              steps=cfg['steps'], bs=cfg['bs'], lr=cfg['lr'], seed=cfg['seed'], centred=cfg['centred'],
              pool=cfg['features'].get('pool') if phi else None, command=meta['command'],
              made=dict(date=meta['created'][:10], library_version=meta['version'], machine=f"{platform.machine()}, {os.cpu_count()} CPU cores, no GPU",
-                       threads=1, train_time=train_time(run)),
+                       threads=1, shared_with='up to 4 other jobs on the 2 cores', train_time=train_time(run, log)),
              metrics=dict(n=scores['n'], seed=scores['seed'], omes=round(scores['omes'], 3), mig=round(scores['mig'], 3),
                           dci_disentanglement=round(scores['dci_disentanglement'], 3),
                           dci_completeness=round(scores['dci_completeness'], 3), dci_informativeness=round(scores['dci_informativeness'], 3),
@@ -104,7 +115,7 @@ def table(record: bool):
         miss = [k.replace('dci_disentanglement', 'DCI-D').replace('omes', 'OMES').replace('mig', 'MIG')
                 for k, g in c['goal'].items() if not g['met']]
         names = ', '.join(sorted(set(v for v in (c.get('measured_names') or []) if v and not v.startswith('z')))) or '—'
-        lines.append(f"| {c['name']} | {c['source']} | {inp} | {c['steps']:,} | {t['estimated_wall_min']} | {m['omes']:.3f} | "
+        lines.append(f"| {c['name']} | {c['source']} | {inp} | {c['steps']:,} | {t.get('estimated_wall_min', '?')} | {m['omes']:.3f} | "
                      f"{m['mig']:.3f} | {m['dci_disentanglement']:.3f} | {'met' if c['goal_met'] else 'missed: ' + ', '.join(miss)} | {names} |")
     lines += ['']
     for c in rows: lines.append(f"- {c['name']}: `{c['command']}`" + (f" ({c['note']})" if c.get('note') else ''))
@@ -120,10 +131,11 @@ def main():
     sub = ap.add_subparsers(dest='cmd', required=True)
     c = sub.add_parser('card'); c.add_argument('run'); c.add_argument('name'); c.add_argument('--n', type=int, default=10_000)
     c.add_argument('--note', default='')
+    c.add_argument('--log', default='', help="the training's console log (epoch table, /usr/bin/time -v)")
     c.add_argument('--zoo', default=str(ZOO), help='the zoo folder to write into (default: the package\'s)')
     t = sub.add_parser('table'); t.add_argument('--record', action='store_true')
     a = ap.parse_args()
-    if a.cmd == 'card': card(a.run, a.name, a.n, a.note, Path(a.zoo))
+    if a.cmd == 'card': card(a.run, a.name, a.n, a.note, Path(a.zoo), a.log)
     else: table(a.record)
 
 

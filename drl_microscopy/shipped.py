@@ -25,7 +25,7 @@ def zoo_table()->pd.DataFrame:
         m = c['metrics']
         rows.append(dict(name=f"{ZOO_PREFIX}{name}", source=c['source'],
                          input='pixels' if c['input'] == 'pixels' else f"Φ {c['backbone']}", size=c['size'], steps=c['steps'],
-                         train_min=c['made']['train_time']['estimated_wall_min'], omes=m['omes'], mig=m['mig'],
+                         train_min=c['made']['train_time'].get('estimated_wall_min'), omes=m['omes'], mig=m['mig'],
                          dci_d=m['dci_disentanglement'], goal='met' if c['goal_met'] else 'missed',
                          names=', '.join(sorted({v for v in c.get('measured_names') or [] if v}))))
     return pd.DataFrame(rows)

@@ -384,29 +384,37 @@ def wide_gbt(seed:int, rounds:int=100):
     from sklearn.ensemble import HistGradientBoostingClassifier
     return HistGradientBoostingClassifier(learning_rate=0.1, max_depth=4, max_iter=rounds, early_stopping=False, random_state=seed)
 
-def _classify_all(reps:dict, y_train, y_test, classifiers, seed:int, class_names, clf_kwargs)->dict:
-    "`{method: {classifier: result dict}}`; GBT and permutation importance of the latent models."
+def _classify_all(reps:dict, y_train, y_test, classifiers, seed:int, class_names, clf_kwargs,
+                  n_jobs:int|None=None, # worker processes (None: every core this process may use; 1: none)
+                 )->dict:
+    "`{method: {classifier: result dict}}`; GBT and permutation importance of the latent models. Each fit in a forked worker (one BLAS thread)."
     from drl_microscopy.classify import classify
+    from drl_microscopy.morphology import map_images
     from sklearn.inspection import permutation_importance
+    def one(method, clf):
+        ztr, zte, names = reps[method]
+        kw = dict(clf=clf, seed=seed, dim_names=names, class_names=class_names, **clf_kwargs(clf))
+        wide = clf == 'gbt' and np.shape(ztr)[1] > WIDE_GBT
+        if wide: kw.update(clf=wide_gbt(seed, kw.pop('n_estimators', 100)))
+        latent = method in ('drl-transfer', 'no-finetune', 'scratch')    # measurements and features are kept whatever their spread
+        try: r = classify(ztr, y_train, zte, y_test, drop_inactive=latent, **kw)
+        except DrlmError as e:
+            if 'every dim is inactive' not in str(e): raise
+            r = classify(ztr, y_train, zte, y_test, drop_inactive=False, **kw)
+            r.notes.append(f"every dim of the model collapsed (std < 0.05): all dims used")
+        if wide: r.notes.append(f"gbt on {np.shape(ztr)[1]} features: scikit-learn's histogram gradient boosting with the same "
+                                "rounds, depth and learning rate (the exact one takes minutes at this width)")
+        rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist()
+        if clf == 'gbt' and method in ('drl-transfer', 'no-finetune'):
+            pi = permutation_importance(r.model, np.asarray(zte)[:, r.dims], y_test, scoring='balanced_accuracy', n_repeats=5, random_state=seed)
+            rd['permutation'] = dict(zip(r.dim_names, pi.importances_mean.tolist()))
+        return rd
+    tasks = [(m, c) for m in reps for c in classifiers]
+    cost = lambda t: (3 if t[1] == 'mlp' else 1) * (1 + np.shape(reps[t[0]][0])[1] / 600)   # measured: an MLP ~2× a GBT, 600 columns ~2× 10
+    order = sorted(range(len(tasks)), key=lambda i: -cost(tasks[i]))   # costliest first: the workers' strided shares come out even
+    done = dict(map_images(lambda i: one(*tasks[order[i]]), len(tasks), n_jobs=n_jobs))
     results = {}
-    for method, (ztr, zte, names) in reps.items():
-        for clf in classifiers:
-            kw = dict(clf=clf, seed=seed, dim_names=names, class_names=class_names, **clf_kwargs(clf))
-            wide = clf == 'gbt' and np.shape(ztr)[1] > WIDE_GBT
-            if wide: kw.update(clf=wide_gbt(seed, kw.pop('n_estimators', 100)))
-            latent = method in ('drl-transfer', 'no-finetune', 'scratch')    # measurements and features are kept whatever their spread
-            try: r = classify(ztr, y_train, zte, y_test, drop_inactive=latent, **kw)
-            except DrlmError as e:
-                if 'every dim is inactive' not in str(e): raise
-                r = classify(ztr, y_train, zte, y_test, drop_inactive=False, **kw)
-                r.notes.append(f"every dim of the model collapsed (std < 0.05): all dims used")
-            if wide: r.notes.append(f"gbt on {np.shape(ztr)[1]} features: scikit-learn's histogram gradient boosting with the same "
-                                    "rounds, depth and learning rate (the exact one takes minutes at this width)")
-            rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist()
-            if clf == 'gbt' and method in ('drl-transfer', 'no-finetune'):
-                pi = permutation_importance(r.model, np.asarray(zte)[:, r.dims], y_test, scoring='balanced_accuracy', n_repeats=5, random_state=seed)
-                rd['permutation'] = dict(zip(r.dim_names, pi.importances_mean.tolist()))
-            results.setdefault(method, {})[clf] = rd
+    for i in sorted(done, key=lambda i: order[i]): results.setdefault(tasks[order[i]][0], {})[tasks[order[i]][1]] = done[i]
     return results
 
 @patch

@@ -1,52 +1,56 @@
 #!/usr/bin/env python3
-"""Balanced accuracy of DRL transfer against its baselines on real and synthetic targets (`drl_microscopy.run`).
+"""The transfer table: `drlm run` with its defaults on every real set and the synthetic preset, pixel DRL and Φ DRL.
 
-    python bench/transfer.py                          # the whole table (≈ 60 min on 2 cores): pretrain once, then every dataset
-    python bench/transfer.py --only pbc,herlev        # some datasets (reuses the pretrained model in --out when it is there)
-    python bench/transfer.py --quick --only vacuoles  # a smoke test: tiny settings, a minute or two
-    python bench/transfer.py --pretrain runs/pretrain # transfer a model pretrained elsewhere (`drlm pretrain`)
-    python bench/transfer.py ... --record             # also rewrite the transfer section of bench/RESULTS.md
+    python bench/transfer.py --record                        # the whole table (pixels and Φ on five targets; about an hour on 2 cores)
+    python bench/transfer.py --only pbc,herlev --record      # some targets (finished runs in --out are reused, unfinished ones resumed)
+    python bench/transfer.py --inputs pixels --only vacuoles # one input
+    python bench/transfer.py --quick --only vacuoles         # a smoke test of this script: tiny settings, a minute
 
-Datasets (`--only` names): `pbc` (pbc_blood_cells, 8 classes), `herlev` (herlev_pap_smear, 7 classes), `herlev2`
+Targets (`--only` names): `pbc` (pbc_blood_cells, 8 classes), `herlev` (herlev_pap_smear, 7 classes), `herlev2`
 (herlev_pap_smear as normal vs abnormal, through a CSV list written into --out), `ndsb` (ndsb_plankton, its 15 largest
-classes) and `vacuoles` (the synthetic preset). Needs the shared data (`$DRLM_DATA` or ../shared/data) for the real sets.
+classes) and `vacuoles` (the synthetic preset of the default run). The real sets are read from `$DRLM_DATA` or ../shared/data.
 
-One source model (Ada-GVAE, labels aggregator, β = 1, 10 latents, Texture-dSprites at 64 px, centred) is pretrained once
-into `--out/pretrain`; each dataset is then transferred by `pipeline.transfer` in its own subprocess, so that its peak
-resident memory is its own (`os.wait4` gives each child's `ru_maxrss`; the table also gives the maximum over all
-children from `resource.getrusage(RUSAGE_CHILDREN)`). Methods, all on the same stratified split (seed 0):
-DRL transfer with GBT and MLP; (a) the source model without fine-tuning; (b) the same VAE trained from scratch on the
-target; (c) a supervised CNN (same encoder trunk + linear head, random init, fastai one-cycle); (d) hand-crafted
-morphology features. Mean ± std over seeds (fine-tuning, classifier and CNN seeds; one source model).
+Each cell of the table is one `drlm run --target T --out DIR` in a subprocess, with the defaults of `drlm run` (its source
+model is the shipped one that fits: `source auto`, `pretrain-run auto`; 3 fine-tuning seeds; GBT and MLP), timed with
+`os.wait4` (wall, CPU seconds, peak resident memory of that process and its workers). Two inputs per target:
+- pixels: `--backbone none`, the default;
+- Φ: `--backbone tf_efficientnet_lite0` (ImageNet weights from the pip package, the backbone's own 224 px input), which adds
+  (e), the raw backbone features, to the baselines. The supervised CNN (c) sees pixels either way, so the Φ run leaves it
+  out (`--baselines` without `cnn`) and the table shows the pixel run's CNN on both rows.
+Methods: DRL (fine-tuned) with GBT / MLP; (a) the source model not fine-tuned; (b) the same VAE trained from scratch on the
+target; (c) the supervised CNN; (d) CellProfiler's measurements (cp_measure); (e) the backbone features; and the named
+codes together with CellProfiler's measurements (DRL + morphology). Mean ± std over the 3 seeds. The targets of issue 13
+are checked from the same numbers.
 """
-import argparse, datetime, json, os, platform, resource, subprocess, sys, time
+import argparse, datetime, json, os, platform, subprocess, sys, time
 from pathlib import Path
 from results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+STATE = 'table.json'          # in --out: every cell's timing and summary, so --record can be rerun on finished runs
 
-DATASETS = {
-    'pbc':      dict(target='pbc_blood_cells', label='pbc_blood_cells (8 classes)'),
-    'herlev':   dict(target='herlev_pap_smear', label='herlev_pap_smear (7 classes)'),
-    'herlev2':  dict(target='herlev2', label='herlev_pap_smear, normal vs abnormal'),
-    'ndsb':     dict(target='ndsb_plankton', top_classes=15, label='ndsb_plankton (15 largest classes)'),
-    'vacuoles': dict(target='vacuoles', label='vacuoles (synthetic preset, 4 classes)'),
+TARGETS = {
+    'pbc':      dict(args=['--target', 'pbc_blood_cells'], label='PBC blood cells (8 classes)'),
+    'herlev':   dict(args=['--target', 'herlev_pap_smear'], label='Herlev Pap smear (7 classes)'),
+    'herlev2':  dict(args=['--target', 'HERLEV2'], label='Herlev, normal vs abnormal (2 classes)'),
+    'ndsb':     dict(args=['--target', 'ndsb_plankton', '--top-classes', '15'], label='NDSB plankton (15 largest classes)'),
+    'vacuoles': dict(args=[], label='vacuoles (synthetic preset, 4 classes)'),
 }
-# settings of the full table and of --quick; max_per_class caps the images per class of a real set
-FULL = dict(pretrain=dict(pretrain_steps=2000, pretrain_bs=32, pretrain_lr=5e-4, size=64),
-            transfer=dict(epochs=8, seeds=3, bs=64, max_per_class=120, n_train=600, n_test=300, gbt_estimators=100, mlp_max_iter=1000,
-                          metrics='omes,mig,dci', metrics_n=2000, held_out=''))
-QUICK = dict(pretrain=dict(pretrain_steps=40, pretrain_bs=16, pretrain_lr=5e-4, size=64),
-             transfer=dict(epochs=1, seeds=2, bs=32, max_per_class=12, n_train=48, n_test=32, gbt_estimators=20, mlp_max_iter=50,
-                           metrics='omes', metrics_n=400, held_out=''))
-METHODS = [('drl-transfer', 'gbt', 'DRL GBT'), ('drl-transfer', 'mlp', 'DRL MLP'), ('no-finetune', 'gbt', '(a) no FT GBT'),
-           ('no-finetune', 'mlp', '(a) no FT MLP'), ('scratch', 'gbt', '(b) scratch GBT'), ('scratch', 'mlp', '(b) scratch MLP'),
-           ('cnn', 'cnn', '(c) CNN'), ('morphology', 'gbt', '(d) morph. GBT'), ('morphology', 'mlp', '(d) morph. MLP')]
+REAL = ('pbc', 'herlev', 'herlev2', 'ndsb')
+PHI = 'tf_efficientnet_lite0'
+INPUTS = {'pixels': ['--backbone', 'none'],
+          'phi': ['--backbone', PHI, '--baselines', 'no-finetune,scratch,morphology,morphology-basic,drl-morphology,features']}
+QUICK = ['--seeds', '2', '--finetune-epochs', '1', '--n-train', '48', '--n-test', '32', '--max-per-class', '12', '--cnn-epochs', '1',
+         '--gbt-estimators', '20', '--mlp-max-iter', '30', '--metrics-n', '400']
+COLS = [('drl-transfer', 'gbt', 'DRL GBT'), ('drl-transfer', 'mlp', 'DRL MLP'), ('no-finetune', 'gbt', '(a) GBT'), ('no-finetune', 'mlp', '(a) MLP'),
+        ('scratch', 'gbt', '(b) GBT'), ('scratch', 'mlp', '(b) MLP'), ('cnn', 'cnn', '(c) CNN'), ('morphology', 'gbt', '(d) GBT'),
+        ('morphology', 'mlp', '(d) MLP'), ('features', 'gbt', '(e) GBT'), ('features', 'mlp', '(e) MLP'),
+        ('drl-morphology', 'gbt', 'DRL+morph. GBT'), ('drl-morphology', 'mlp', 'DRL+morph. MLP')]
 
 
 def herlev2_csv(out: Path) -> Path:
     "A CSV list of the Herlev images labelled normal / abnormal (the standard 2-class grouping)."
+    sys.path.insert(0, str(ROOT))
     from drl_microscopy.core import data_root
     from drl_microscopy.data import IMAGE_EXTENSIONS
     root = data_root(required=True) / 'herlev_pap_smear'
@@ -56,139 +60,127 @@ def herlev2_csv(out: Path) -> Path:
         rows += [f'{f},{lab}' for f in sorted(d.iterdir()) if f.suffix.lower() in IMAGE_EXTENSIONS]
     path = out / 'herlev2.csv'
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text('\n'.join(rows) + '\n')
+    if not path.exists() or path.read_text() != '\n'.join(rows) + '\n': path.write_text('\n'.join(rows) + '\n')
     return path
 
 
-def worker(args):
-    "In a subprocess: pretrain (name 'pretrain') or transfer one dataset; prints nothing but the log."
-    import torch
-    torch.set_num_threads(args.threads)
-    from drl_microscopy import run as pipeline
-    from drl_microscopy.learner import pretrain
-    s = QUICK if args.quick else FULL
-    out = Path(args.out)
-    if args.worker == 'pretrain':
-        p = s['pretrain']
-        pretrain('texture-sprites', model='ada-gvae', aggregator='labels', beta=1., latent=10, steps=p['pretrain_steps'], size=p['size'],
-                 seed=0, bs=p['pretrain_bs'], lr=p['pretrain_lr'], out=out / 'pretrain', resume=(out / 'pretrain').exists(),
-                 progress=False)
-        return
-    d = dict(DATASETS[args.worker]); d.pop('label')
-    if d['target'] == 'herlev2': d['target'] = str(herlev2_csv(out))
-    pipeline.transfer(args.pretrain, out=str(out / args.worker), quiet=True, resume=(out / args.worker / 'config.toml').exists(),
-                      **{**s['transfer'], **d})
-
-
-def child(args, name):
-    "Run a worker subprocess; returns (wall seconds, its peak resident memory in MiB, exit status)."
-    cmd = [sys.executable, __file__, '--worker', name, '--out', args.out, '--pretrain', args.pretrain, '--threads', str(args.threads)]
-    if args.quick: cmd.append('--quick')
-    env = dict(os.environ, OMP_NUM_THREADS=str(args.threads), MKL_NUM_THREADS=str(args.threads), OPENBLAS_NUM_THREADS=str(args.threads))
+def run_cell(out: Path, target: str, inp: str, quick: bool) -> dict:
+    "One `drlm run` in a subprocess (resumed when its folder holds an unfinished run); wall, CPU, peak memory (`os.wait4`)."
+    run = out / f'{target}-{inp}'
+    args = [a if a != 'HERLEV2' else str(herlev2_csv(out)) for a in TARGETS[target]['args']]
+    cmd = ['drlm', 'run', '--out', str(run), *args, *INPUTS[inp], *(QUICK if quick else []), '--quiet']
+    if (run / 'config.toml').exists(): cmd.append('--resume')
+    log = out / f'{target}-{inp}.log'
     t = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env)
-    _, status, ru = os.wait4(p.pid, 0)
-    p.returncode = os.waitstatus_to_exitcode(status)
-    return time.perf_counter() - t, ru.ru_maxrss / 1024, p.returncode
+    with open(log, 'w') as fh:
+        p = subprocess.Popen(cmd, stdout=fh, stderr=subprocess.STDOUT)
+        _, status, ru = os.wait4(p.pid, 0)
+    return dict(cmd=' '.join(cmd), exit=os.waitstatus_to_exitcode(status), wall_s=round(time.perf_counter() - t, 1),
+                cpu_s=round(ru.ru_utime + ru.ru_stime, 1), peak_rss_mb=round(ru.ru_maxrss / 1024), resumed='--resume' in cmd,
+                load=os.getloadavg()[0], date=datetime.date.today().isoformat(), log=str(log))
 
 
-def fmt(m):
-    return '—' if not m or m.get('mean') is None else f"{100 * m['mean']:.1f} ± {100 * m['std']:.1f}"
+def summary(run: Path) -> dict:
+    r = json.loads((run / 'results.json').read_text())
+    acc = {f'{m}/{c}': r['accuracy'].get(m, {}).get(c) for m, c, _ in COLS}
+    sm = r['source_model']
+    return dict(acc={k: (v['mean'], v['std'], v['n']) if v and v.get('mean') is not None else None for k, v in acc.items()},
+                classes=len(r['target']['classes']), n_train=r['target']['n_train'], n_test=r['target']['n_test'],
+                source=Path(sm['path']).parent.name if 'zoo' in sm['path'] else sm['path'], source_scores=r['disentanglement'].get('source', {}),
+                peak_memory_mb=r.get('peak_memory_mb'), stages_s=r['timing'].get('total_seconds'), names=r['dim_names'].get('drl-transfer'))
 
 
-def summarise(out: Path, names, timing):
-    rows = []
-    for n in names:
-        p = out / n / 'results.json'
-        if not p.exists(): rows.append(dict(name=n, missing=True, **timing.get(n, {}))); continue
-        r = json.loads(p.read_text())
-        acc = r['accuracy']
-        rows.append(dict(name=n, label=DATASETS[n]['label'], classes=len(r['target']['classes']), n_train=r['target']['n_train'],
-                         n_test=r['target']['n_test'], acc={f'{m}/{c}': acc.get(m, {}).get(c) for m, c, _ in METHODS},
-                         checks=r['checks'], dis=r.get('disentanglement'), **timing.get(n, {})))
-    return rows
+def pct(v): return '—' if v is None else f'{100 * v[0]:.1f} ± {100 * v[1]:.1f}'
 
 
-def checks(rows):
-    "The targets: DRL beats (a) on every set, beats (b) on average, is within 10 points of (c) on PBC."
-    ok = [r for r in rows if not r.get('missing')]
-    best = lambda r, m: max([r['acc'][f'{m}/{c}']['mean'] for c in ('gbt', 'mlp') if r['acc'].get(f'{m}/{c}')] or [float('nan')])
-    out = {}
-    out['beats (a) no fine-tuning on every set (best classifier)'] = all(best(r, 'drl-transfer') > best(r, 'no-finetune') for r in ok)
-    gaps = [best(r, 'drl-transfer') - best(r, 'scratch') for r in ok]
-    out['beats (b) from scratch on average (points)'] = round(100 * sum(gaps) / max(len(gaps), 1), 2)
-    pbc = [r for r in ok if r['name'] == 'pbc']
-    if pbc and pbc[0]['acc'].get('cnn/cnn'):
-        out['PBC: points below the supervised CNN (c)'] = round(100 * (pbc[0]['acc']['cnn/cnn']['mean'] - best(pbc[0], 'drl-transfer')), 2)
-    return out
+def best(acc, keys):
+    vals = [acc[k][0] for k in keys if acc.get(k)]
+    return max(vals) if vals else None
 
 
-def record(rows, chk, meta):
-    s = meta['settings']
-    body = ['## transfer (bench/transfer.py)', '',
-            f"Run {meta['date']} with `{meta['cmd']}` on {meta['machine']}, {meta['cores']} cores ({meta['threads']} torch/BLAS threads per run), "
-            f"load average before: {meta['load']:.2f}{' — **quick smoke test: tiny settings, the numbers mean nothing**' if meta['quick'] else ''}.",
-            f"Settings: 64 px, one source model " + (f"(`{meta['pretrain_given']}`)" if meta['pretrain_given'] else
-            f"(Ada-GVAE labels, β 1, 10 latents, Texture-dSprites centred, {s['pretrain']['pretrain_steps']} steps × "
-            f"{s['pretrain']['pretrain_bs']} pairs, Adam lr {s['pretrain']['pretrain_lr']}, pretraining took {meta['pretrain_s']:.0f} s"
-            + (' in an earlier invocation' if not meta['pretrain_s'] else '') + ')') + "; fine-tuning "
-            f"{s['transfer']['epochs']} epochs × {s['transfer']['seeds']} seeds (AdamW 1e-4, batch {s['transfer']['bs']}); at most "
-            f"{s['transfer']['max_per_class']} images per class of a real set (stratified 80/20 split, seed 0); vacuoles {s['transfer']['n_train']} / "
-            f"{s['transfer']['n_test']} images; GBT {s['transfer']['gbt_estimators']} trees, MLP ≤ {s['transfer']['mlp_max_iter']} epochs; CNN 3× the fine-tuning epochs (one-cycle, lr 1e-3).",
-            'Balanced accuracy (%), mean ± std over seeds, test split.', '',
-            '| dataset | classes | train / test | ' + ' | '.join(l for _, _, l in METHODS) + ' | wall (s) | peak RSS (MiB) |',
-            '|---' * (len(METHODS) + 5) + '|']
-    for r in rows:
-        if r.get('missing'): body.append(f"| {r['name']} | failed (exit {r.get('status')}) |"); continue
-        body.append(f"| {r['label']} | {r['classes']} | {r['n_train']} / {r['n_test']} | " + ' | '.join(fmt(r['acc'][f'{m}/{c}']) for m, c, _ in METHODS)
-                    + f" | {r['wall_s']:.0f} | {r['rss_mb']:.0f} |")
-    body += ['', f"Peak resident memory over all runs (`getrusage(RUSAGE_CHILDREN)`): {meta['children_rss_mb']:.0f} MiB. Total wall time {meta['total_s']:.0f} s.", '',
-             'Targets: ' + '; '.join(f'{k}: {v}' for k, v in chk.items()) + '.']
-    dis = [(r['name'], r['dis']) for r in rows if r.get('dis')]
-    if dis:
-        body += ['', 'OMES on the source factors, source model → fine-tuned (mean over seeds): ' +
-                 '; '.join(f"{n} {d['source'].get('omes', float('nan')):.3f} → {(d['finetuned'].get('omes') or {}).get('mean') or float('nan'):.3f}" for n, d in dis) + '.']
-    write_section('transfer', body)
+def checks(table: dict) -> list:
+    "Issue 13's accuracy targets, each from the table's numbers (GBT and MLP: the better one of each method)."
+    L = []
+    for inp in INPUTS:
+        rows = {t: table[f'{t}-{inp}']['summary'] for t in REAL if f'{t}-{inp}' in table and table[f'{t}-{inp}'].get('summary')}
+        if not rows: continue
+        L.append(f'- **{inp}**:')
+        for t, s in rows.items():
+            a = s['acc']
+            dm, m, d = best(a, ['drl-morphology/gbt', 'drl-morphology/mlp']), best(a, ['morphology/gbt', 'morphology/mlp']), best(a, ['drl-transfer/gbt', 'drl-transfer/mlp'])
+            if None in (dm, m, d): continue
+            L.append(f'  - {TARGETS[t]["label"]}: DRL + morphology {100 * dm:.1f} vs morphology {100 * m:.1f} + 3 → '
+                     f'{"met" if dm >= m + 0.03 else "missed"}; DRL alone {100 * d:.1f} {"≥" if d >= m else "<"} morphology.')
+        wins = [t for t in ('pbc', 'herlev', 'ndsb') if t in rows and best(rows[t]['acc'], ['drl-transfer/gbt', 'drl-transfer/mlp']) is not None
+                and best(rows[t]['acc'], ['drl-transfer/gbt', 'drl-transfer/mlp']) >= best(rows[t]['acc'], ['morphology/gbt', 'morphology/mlp'])]
+        L.append(f'  - DRL alone ≥ morphology on {len(wins)} of PBC, Herlev-7, NDSB-15 ({", ".join(wins) or "none"}): target (≥ 2) '
+                 f'{"met" if len(wins) >= 2 else "missed"}.')
+        if 'pbc' in rows:
+            a = rows['pbc']['acc']
+            cnn = (table.get('pbc-pixels', {}).get('summary') or {}).get('acc', {}).get('cnn/cnn')
+            phi_e = (table.get('pbc-phi', {}).get('summary') or {}).get('acc', {})
+            ref = max([v for v in (cnn[0] if cnn else None, best(phi_e, ['features/gbt', 'features/mlp'])) if v is not None], default=None)
+            interp = best(a, ['drl-transfer/gbt', 'drl-transfer/mlp', 'drl-morphology/gbt', 'drl-morphology/mlp', 'morphology/gbt', 'morphology/mlp'])
+            if ref is not None and interp is not None:
+                L.append(f'  - PBC: best interpretable method {100 * interp:.1f} against the better of (c) and (e) {100 * ref:.1f}: '
+                         f'{100 * (ref - interp):.1f} points below → target (≤ 10) {"met" if ref - interp <= 0.10 else "missed"}.')
+    return L
+
+
+def record(out: Path, table: dict, quick: bool):
+    import torch
+    L = ['## transfer (bench/transfer.py)', '',
+         f"`python bench/transfer.py --record{' --quick' if quick else ''}` (runs in `{out}`), last cell finished "
+         f"{max(c['job']['date'] for c in table.values() if c.get('job'))}; {platform.machine()}, {os.cpu_count()} CPU cores, "
+         f"torch {torch.__version__}, no GPU. Each row is one `drlm run` with its defaults (shipped source model, 3 seeds, GBT / MLP); "
+         f"Φ rows: `--backbone {PHI}` (224 px, ImageNet weights from the pip package), their (c) is the pixel row's CNN (pixels either way). "
+         'Balanced accuracy %, mean ± std over seeds; wall time and peak resident memory of the whole `drlm run` process (`os.wait4`).', '',
+         '| target | input | source model (OMES / MIG on its source) | ' + ' | '.join(c[2] for c in COLS) + ' | wall | peak RSS (MiB) |',
+         '|' + '---|' * (len(COLS) + 5)]
+    for t in TARGETS:
+        for inp in INPUTS:
+            c = table.get(f'{t}-{inp}')
+            if not c or not c.get('summary'): continue
+            s, j = c['summary'], c['job']
+            a = dict(s['acc'])
+            if inp == 'phi': a['cnn/cnn'] = ((table.get(f'{t}-pixels') or {}).get('summary') or {}).get('acc', {}).get('cnn/cnn')
+            sc = s['source_scores']
+            wall = f"{j['wall_s'] / 60:.1f} min" + (' (resumed)' if j.get('resumed') else '')
+            L.append(f"| {TARGETS[t]['label']} | {'Φ' if inp == 'phi' else 'pixels'} | {s['source']} ({sc.get('omes', float('nan')):.2f} / "
+                     f"{sc.get('mig', float('nan')):.2f}) | " + ' | '.join(pct(a.get(f'{m}/{k}')) for m, k, _ in COLS) +
+                     f" | {wall} | {j['peak_rss_mb']} |")
+    L += ['', 'Issue 13 targets, from the rows above (each method by its better classifier):'] + checks(table)
+    L += ['', 'Load average (1 min) at the end of each cell: ' + '; '.join(f"{k} {c['job']['load']:.2f}" for k, c in table.items() if c.get('job')) + '.']
+    write_section('transfer', L)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    ap.add_argument('--only', default='', help='comma-separated datasets: ' + ', '.join(DATASETS))
-    ap.add_argument('--quick', action='store_true', help='tiny settings (a smoke test)')
-    ap.add_argument('--out', default='', help='folder of the runs (default: runs/bench_transfer, or runs/bench_transfer_quick with --quick)')
-    ap.add_argument('--pretrain', default='', help='a pretrain run folder to use (default: pretrain into --out/pretrain)')
-    ap.add_argument('--threads', type=int, default=2, help='torch / BLAS threads per run')
+    ap.add_argument('--only', default=','.join(TARGETS), help=f'targets, comma-separated ({", ".join(TARGETS)})')
+    ap.add_argument('--inputs', default='pixels,phi', help='pixels, phi or both')
+    ap.add_argument('--out', default='runs/bench_transfer', help='folder of the run folders (kept: rerunning reuses finished cells)')
+    ap.add_argument('--quick', action='store_true', help='tiny settings (a smoke test of this script, not a result)')
     ap.add_argument('--record', action='store_true', help='rewrite the transfer section of bench/RESULTS.md')
-    ap.add_argument('--worker', default='', help=argparse.SUPPRESS)
     args = ap.parse_args()
-    args.out = args.out or ('runs/bench_transfer_quick' if args.quick else 'runs/bench_transfer')
-    if args.worker: return worker(args)
-    names = [n.strip() for n in args.only.split(',') if n.strip()] or list(DATASETS)
-    bad = [n for n in names if n not in DATASETS]
-    if bad: ap.error(f"unknown dataset(s) {bad}: choose from {', '.join(DATASETS)}")
+    only, inputs = args.only.split(','), args.inputs.split(',')
+    for n in only:
+        if n not in TARGETS: sys.exit(f'unknown target {n!r}: use {", ".join(TARGETS)}')
+    for n in inputs:
+        if n not in INPUTS: sys.exit(f'unknown input {n!r}: use pixels, phi')
     out = Path(args.out); out.mkdir(parents=True, exist_ok=True)
-    load = os.getloadavg()[0]
-    t0 = time.perf_counter()
-    pre_s, given = 0.0, bool(args.pretrain)
-    if not args.pretrain:
-        args.pretrain = str(out / 'pretrain')
-        if not (out / 'pretrain' / 'bundle.pt').exists():
-            pre_s, rss, st = child(args, 'pretrain')
-            print(f"pretrain: {pre_s:.0f} s, peak {rss:.0f} MiB", flush=True)
-            if st: sys.exit(f"pretraining failed (exit {st})")
-    timing = {}
-    for n in names:
-        wall, rss, st = child(args, n)
-        timing[n] = dict(wall_s=wall, rss_mb=rss, status=st)
-        print(f"{n}: {wall:.0f} s, peak {rss:.0f} MiB, exit {st}", flush=True)
-    rows = summarise(out, names, timing)
-    chk = checks(rows)
-    meta = dict(date=datetime.date.today().isoformat(), cmd='python ' + ' '.join([sys.argv[0]] + sys.argv[1:]), machine=platform.machine(),
-                cores=os.cpu_count(), threads=args.threads, load=load, quick=args.quick, settings=QUICK if args.quick else FULL,
-                pretrain_s=pre_s, pretrain_given=args.pretrain if given else '', children_rss_mb=resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
-                total_s=time.perf_counter() - t0)
-    print(json.dumps(dict(rows=rows, checks=chk, meta=meta), indent=1, default=str))
-    if args.record: record(rows, chk, meta)
+    state = out / STATE
+    table = json.loads(state.read_text()) if state.exists() else {}
+    for t in only:
+        for inp in inputs:
+            key, run = f'{t}-{inp}', out / f'{t}-{inp}'
+            if (run / 'report.html').exists() and table.get(key, {}).get('summary'):
+                print(f'{key}: finished earlier ({table[key]["job"]["wall_s"]} s), reused', flush=True); continue
+            job = run_cell(out, t, inp, args.quick)
+            print(f"{key}: exit {job['exit']}, {job['wall_s']} s, peak {job['peak_rss_mb']} MiB", flush=True)
+            table[key] = dict(job=job, summary=summary(run) if job['exit'] == 0 else None)
+            if job['exit']: print(Path(job['log']).read_text()[-2000:])
+            tmp = state.with_name(state.name + '.tmp'); tmp.write_text(json.dumps(table, indent=1)); os.replace(tmp, state)
+    if args.record: record(out, table, args.quick)
 
 
 if __name__ == '__main__':

@@ -387,8 +387,9 @@ def _traversal_cells(model, z0, dims, dim_names, values, relative, z_data, image
     if z_data is None or images is None:
         raise DrlmError("this model's decoder outputs features, not images: pass z_data and images to show the nearest real images along each dim")
     rows, vals = [], []
+    steps = min(len(values), len(z_data))          # fewer real images than steps: one column per image, never one twice
     for d in idx:
-        sel, _, v = nearest_images_along(z_data, images, d, len(values), z0=z0)
+        sel, _, v = nearest_images_along(z_data, images, d, steps, z0=z0)
         rows.append([to_display(im) for im in sel]); vals.append(v)
     return rows, [names[d] for d in idx], vals
 

@@ -25,9 +25,9 @@ from .morphology import morphology_table
 from .target import *
 
 # %% auto #0
-__all__ = ['WIDE_GBT', 'source_bundle_path', 'Job', 'dim_names_for', 'evidence_names', 'image_format', 'TransferJob',
-           'morphology_cache', 'morphology_features', 'wide_gbt', 'reproduce_command', 'key_measurements',
-           'interpret_run', 'explorers', 'evaluate_run', 'check_apart', 'transfer', 'run']
+__all__ = ['WIDE_GBT', 'source_bundle_path', 'Job', 'dim_names_for', 'evidence_names', 'image_format', 'kept_renders',
+           'TransferJob', 'morphology_cache', 'morphology_features', 'wide_gbt', 'reproduce_command',
+           'key_measurements', 'interpret_run', 'explorers', 'evaluate_run', 'check_apart', 'transfer', 'run']
 
 # %% ../nbs/13_run.ipynb #ea36d126
 def source_bundle_path(model_run:str|Path)->Path:
@@ -155,6 +155,23 @@ def image_format(cfg:RunConfig, bundle=None)->tuple:
     ch = getattr(synth.SOURCES.get(cfg.source), 'channels', 3)
     return cfg.size, ch if isinstance(ch, int) else 3
 
+def kept_renders(source):
+    "A Φ source (`features.FeatureSource`) that keeps the features of each seeded render it made; any other source as it is."
+    from drl_microscopy.features import FeatureSource
+    if not isinstance(source, FeatureSource): return source
+    import hashlib
+    class KeptFeatures(FeatureSource):
+        "The run's metrics and names measure the same seeded source images at every stage: a Φ source encodes them once."
+        def render(self, factors, seed=None):
+            if seed is None: return super().render(factors)
+            f = np.ascontiguousarray(factors.cpu().numpy() if torch.is_tensor(factors) else np.asarray(factors))
+            key = (hashlib.sha1(f.tobytes()).hexdigest(), f.shape, str(f.dtype), seed)
+            if key not in self.kept: self.kept[key] = super().render(factors, seed=seed)
+            return self.kept[key].clone()
+    k = KeptFeatures(source.renderer, source.backbone, source.scaler, source.bs); k.kept = {}
+    return k
+
+# %% ../nbs/13_run.ipynb #211aa5aa
 class TransferJob(Job):
     "The stages of transfer, classification, baselines, metrics and open set for one run folder."
     def __init__(self, out, cfg:RunConfig, quiet:bool=False, bundle_path:str|Path|None=None):
@@ -199,7 +216,7 @@ class TransferJob(Job):
         from drl_microscopy.learner import load_bundle, encode
         b = load_bundle(path, device=self.dev)
         z = encode(b, self.inputs('train'))[0].numpy()
-        r = self.cached('renderer', lambda: source_renderer(self.bundle, self.dev))
+        r = self.cached('renderer', lambda: kept_renders(source_renderer(self.bundle, self.dev)))
         m = evidence_names(b, r, n=self.cfg.metrics_n, seed=0, device=self.dev, z_target=z if keep is None else z[keep])
         save_json(dest, m)
         return m
@@ -437,7 +454,7 @@ def metrics_of(self:TransferJob, bundle_path, out_path):
     from drl_microscopy.learner import load_bundle
     from drl_microscopy.metrics import evaluate
     b = self.bundle if Path(bundle_path) == self.bundle_path else load_bundle(bundle_path, device=self.dev)
-    r = self.cached('renderer', lambda: source_renderer(self.bundle, self.dev))
+    r = self.cached('renderer', lambda: kept_renders(source_renderer(self.bundle, self.dev)))
     scores = evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
     scores['bundle'] = str(bundle_path)
     save_json(out_path, scores)

@@ -4,6 +4,8 @@
     python bench/report_run.py --record                               # `drlm run` with no arguments (the vacuoles default)
     python bench/report_run.py --target ../shared/data/pbc_blood_cells --name pbc --record
     python bench/report_run.py --run-dir runs/x --record              # only check an existing run's report
+    python bench/report_run.py --run-dir runs/bench_transfer/pbc-pixels --job-from runs/bench_transfer/table.json:pbc-pixels --name pbc --record
+                                                                      # ... with the timing bench/transfer.py measured for it
 
 1. Runs `drlm run --out DIR [--target T]` in a subprocess (the installed console script) and measures its wall time,
    CPU time and peak resident memory (`os.wait4`); target: the default run in ≤ 10 minutes on 2 cores.
@@ -90,15 +92,16 @@ def summary(run: Path):
                 n_train=r['target']['n_train'], n_test=r['target']['n_test'],
                 acc={k: f(m, c) for k, (m, c) in {'DRL GBT': ('drl-transfer', 'gbt'), 'DRL MLP': ('drl-transfer', 'mlp'),
                      'no FT GBT': ('no-finetune', 'gbt'), 'scratch GBT': ('scratch', 'gbt'), 'CNN': ('cnn', 'cnn'),
-                     'morph. GBT': ('morphology', 'gbt')}.items()})
+                     'morph. GBT': ('morphology', 'gbt'), 'DRL + morph. GBT': ('drl-morphology', 'gbt')}.items()})
 
 
 def record(rows):
     L = ['## The main job: `drlm run` and its report in a browser (`bench/report_run.py`)', '',
          'Each row: the command timed in a subprocess (wall, CPU seconds of it and its children, peak resident memory), '
          'then `report.html` opened in headless Debian Chromium through Selenium: images decoded, sections present, '
-         'full-page screenshot. Target: `drlm run` with no arguments in ≤ 10 minutes on 2 CPU cores.', '',
-         '| name | date | command | wall | CPU s | peak RSS (MiB) | target, classes, train / test | balanced accuracy % (DRL GBT · DRL MLP · no FT · scratch · CNN · morph.) | report in Chromium | screenshot |',
+         'full-page screenshot. Targets (issue 13): `drlm run` with no arguments ≤ 2 min on 2 CPU cores; '
+         '`drlm run --target ../shared/data/pbc_blood_cells` ≤ 8 min (≤ 4 min with its features cached), ≤ 4 GB.', '',
+         '| name | date | command | wall | CPU s | peak RSS (MiB) | target, classes, train / test | balanced accuracy % (DRL GBT · DRL MLP · no FT · scratch · CNN · morph. · DRL + morph.) | report in Chromium | screenshot |',
          '|---|---|---|---|---|---|---|---|---|---|']
     for name, r in sorted(rows.items()):
         j, s, b = r.get('job') or {}, r.get('summary') or {}, r.get('browser') or {}
@@ -119,6 +122,8 @@ def main():
     ap.add_argument('--name', default='default', help='row name (and screenshot name)')
     ap.add_argument('--out', default='', help='run folder (default: runs/bench_report_<name>; must not exist)')
     ap.add_argument('--run-dir', default='', help='check this existing run instead of running one')
+    ap.add_argument('--job-from', default='', help="with --run-dir: the timing of that run as another bench recorded it, FILE.json:KEY "
+                                                   "(e.g. runs/bench_transfer/table.json:pbc-pixels, whose 'job' holds cmd, wall, CPU, peak RSS)")
     ap.add_argument('--browser-python', default=str(BROWSER_PY), help='a Python with Selenium (bench/requirements-browser.txt)')
     ap.add_argument('--record', action='store_true', help='rewrite the report section of bench/RESULTS.md')
     ap.add_argument('--check-html', nargs=2, help=argparse.SUPPRESS)
@@ -126,7 +131,15 @@ def main():
     if args.check_html:
         print(json.dumps(check_html(Path(args.check_html[0]), Path(args.check_html[1])))); return
     row = dict(date=datetime.date.today().isoformat(), load=os.getloadavg()[0])
-    if args.run_dir: run = Path(args.run_dir); row['run'] = str(run)
+    if args.job_from and not args.run_dir: sys.exit('--job-from needs --run-dir')
+    if args.run_dir:
+        run = Path(args.run_dir); row['run'] = str(run)
+        if not (run / 'report.html').exists(): sys.exit(f'{run}: no report.html (not a finished run)')
+        if args.job_from:
+            f, _, key = args.job_from.rpartition(':')
+            rec = json.loads(Path(f).read_text()).get(key)
+            if not rec or 'job' not in rec: sys.exit(f'{f}: no job record {key!r}')
+            row['job'], row['date'], row['load'] = rec['job'], rec['job'].get('date', row['date']), rec['job'].get('load', row['load'])
     else:
         run = Path(args.out or f'runs/bench_report_{args.name}')
         row['job'] = run_main_job(run, args.target, extra)

@@ -111,7 +111,7 @@ def table(record: bool):
              '|---|---|---|---|---|---|---|---|---|---|']
     for c in rows:
         m, t = c['metrics'], c['made']['train_time']
-        inp = f"pixels {c['size']} px" if c['input'] == 'pixels' else f"Φ {c['backbone']} {c['size']} px"
+        inp = f"pixels {c['size']} px" if c['input'] == 'pixels' else f"Φ {c['backbone']} " + (f"{c['size']} px" if c['size'] else "at its own input size")
         miss = [k.replace('dci_disentanglement', 'DCI-D').replace('omes', 'OMES').replace('mig', 'MIG')
                 for k, g in c['goal'].items() if not g['met']]
         names = ', '.join(sorted(set(v for v in (c.get('measured_names') or []) if v and not v.startswith('z')))) or '—'

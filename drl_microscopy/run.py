@@ -189,6 +189,10 @@ class TransferJob(Job):
         return self.cfg.backbone not in ('', 'none')
     @property
     def backbone(self): return self.cached('backbone', lambda: phi_parts(self.bundle, self.dev))
+    @property
+    def renderer(self):
+        "The source model's synthetic source (a Φ one keeps its seeded renders: `kept_renders`), made on first use."
+        return self.cached('renderer', lambda: kept_renders(source_renderer(self.bundle, self.dev)))
     def image_format(self)->tuple: return image_format(self.cfg, self.bundle if self.bundle_path is not None and self.bundle_path.exists() else None)
     @property
     def data(self)->TargetData:
@@ -216,7 +220,7 @@ class TransferJob(Job):
         from drl_microscopy.learner import load_bundle, encode
         b = load_bundle(path, device=self.dev)
         z = encode(b, self.inputs('train'))[0].numpy()
-        r = self.cached('renderer', lambda: kept_renders(source_renderer(self.bundle, self.dev)))
+        r = self.renderer
         m = evidence_names(b, r, n=self.cfg.metrics_n, seed=0, device=self.dev, z_target=z if keep is None else z[keep])
         save_json(dest, m)
         return m
@@ -454,7 +458,7 @@ def metrics_of(self:TransferJob, bundle_path, out_path):
     from drl_microscopy.learner import load_bundle
     from drl_microscopy.metrics import evaluate
     b = self.bundle if Path(bundle_path) == self.bundle_path else load_bundle(bundle_path, device=self.dev)
-    r = self.cached('renderer', lambda: kept_renders(source_renderer(self.bundle, self.dev)))
+    r = self.renderer
     scores = evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
     scores['bundle'] = str(bundle_path)
     save_json(out_path, scores)

@@ -8,7 +8,7 @@ For each side, the packaged `tf_efficientnet_lite0` (ImageNet weights from its p
 each taken from its original pixels (pad to square with the border colour, resize once to the side: `data.ImageFiles`).
 Measured: images per second of the whole extraction (reading, resizing, encoding; `torch` threads as given), and the
 balanced accuracy of a logistic regression on the standardised 1,280-d features over 3 stratified 80/20 splits (seeds
-0–2). The `record` section says which side the library uses and why.
+0–2). The recorded section names the smallest side within a point of the best score, and the side the shipped Φ models use.
 """
 import argparse, datetime, os, platform, sys, time
 from pathlib import Path
@@ -32,7 +32,7 @@ def measure(size, per_class, threads):
     t = time.perf_counter()
     f = extract_features(bb, ds, bs=64)
     dt = time.perf_counter() - t
-    return np.asarray(f[0] if isinstance(f, tuple) else f), np.asarray(labels), dt, bb.weights_tag
+    return np.asarray(f), np.asarray(labels), dt, bb.weights_tag
 
 
 def score(f, y):
@@ -76,7 +76,13 @@ def main():
     for r in rows:
         L.append(f"| {r['size']} | {r['ips']:.1f} | {ref['ips'] / r['ips']:.2f}× | {100 * r['acc']:.1f} ± {100 * r['sd']:.1f} |")
     lo = min(rows, key=lambda r: r['size'])
-    L += ['', f"- From {lo['size']} to {ref['size']} px: {100 * (ref['acc'] - lo['acc']):+.1f} points for {lo['ips'] / ref['ips']:.2f}× the time."]
+    best = max(rows, key=lambda r: r['acc'])
+    near = min((r for r in rows if r['acc'] >= best['acc'] - 0.01), key=lambda r: r['size'])
+    L += ['', f"- From {lo['size']} to {ref['size']} px: {100 * (ref['acc'] - lo['acc']):+.1f} points for {lo['ips'] / ref['ips']:.2f}× the time.",
+          f"- Best score at {best['size']} px; the smallest side within 1 point of it is {near['size']} px "
+          f"({100 * (best['acc'] - near['acc']):.1f} points below, {near['ips'] / best['ips']:.2f}× the speed).",
+          "- The shipped Φ models are rendered and encoded at the backbone's own input (224 px): the best score; a faster side "
+          "needs a Φ source model pretrained at that side (`--backbone-size`), as a model's features change with its input size."]
     write_section('phi_size', L)
 
 

@@ -8,7 +8,8 @@
                                                                       # ... with the timing bench/transfer.py measured for it
 
 1. Runs `drlm run --out DIR [--target T]` in a subprocess (the installed console script) and measures its wall time,
-   CPU time and peak resident memory (`os.wait4`); target: the default run in ≤ 10 minutes on 2 cores.
+   CPU time and peak resident memory (`os.wait4`); targets: the default run ≤ 2 min on 2 cores, PBC ≤ 8 min and ≤ 4 GB.
+   With `--run-dir R --job-from FILE:KEY` it takes those numbers from another bench's record of that run instead.
 2. Opens `DIR/report.html` in headless Chromium (Debian's /usr/bin/chromium through Selenium, nothing downloaded; the
    browser side runs in the Python of `--browser-python`, which has Selenium) and checks that every image decoded
    (`naturalWidth > 0`), that each section of the report is there, and that no figure is marked missing; saves a
@@ -112,7 +113,8 @@ def record(rows):
         L.append(f"| {name} | {r['date']} | `{j.get('cmd', r.get('run'))}` | {wall} | {j.get('cpu_s', '—')} | {j.get('peak_rss_mb', '—')} | "
                  f"{s.get('target', '—')}, {s.get('classes', '—')}, {s.get('n_train', '—')} / {s.get('n_test', '—')} | {acc} | {br} | "
                  f"`{b.get('screenshot', '—')}` |")
-    L += ['', f"Load average (1 min) when each run started: " + '; '.join(f"{n} {r['load']:.2f}" for n, r in sorted(rows.items())) + '.']
+    L += ['', f"Load average (1 min) when each run started (for a run timed by `bench/transfer.py`, when it ended): "
+          + '; '.join(f"{n} {r['load']:.2f}" for n, r in sorted(rows.items())) + '.']
     write_section('report', L)
 
 

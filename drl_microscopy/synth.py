@@ -834,7 +834,7 @@ FACTOR_MEASUREMENTS = {
     'cell_size': dict(columns=['AreaShape_Area'], sign=1), 'scale': dict(columns=['AreaShape_Area'], sign=1),
     'elongation': dict(columns=['AreaShape_Eccentricity'], sign=1), 'shape': dict(columns=['AreaShape_Eccentricity'], sign=None),
     'orientation': dict(columns=['AreaShape_Orientation'], sign='angle'),
-    'nucleus_size': dict(columns=['Nuclei_AreaShape_Area', 'AreaShape_Area'], sign=1),
+    'nucleus_size': dict(columns=['Nuclei_AreaShape_Area'], sign=1),
     'stain_hue': dict(columns=['hue'], sign='angle'), 'color': dict(columns=['hue'], sign='angle'),
     'brightness': dict(columns=['Intensity_MeanIntensity'], sign=1),
     'granularity': dict(columns=['Granularity_', 'Texture_'], sign=None), 'texture': dict(columns=['Granularity_', 'Texture_'], sign=None)}

@@ -8,7 +8,7 @@ minutes of that process. Steps are calibrated from a short timed fit, then `lear
 """
 import argparse, json, os, subprocess, sys, time, resource, tempfile, datetime
 from pathlib import Path
-from bench.results_md import write_section
+from bench.results_md import write_section, write_atomic
 
 HERE = Path(__file__).resolve().parent
 
@@ -92,7 +92,7 @@ def main():
         old = HERE/'quality_runs.json'
         prev = json.loads(old.read_text()) if old.exists() else []
         keep = prev + [r for r in results if r not in prev]
-        old.write_text(json.dumps(keep, indent=1)); record(keep, a.cmd if hasattr(a, 'cmd') else 'python -m bench.quality (see each row)'); return
+        write_atomic(old, json.dumps(keep, indent=1)); record(keep, a.cmd if hasattr(a, 'cmd') else 'python -m bench.quality (see each row)'); return
     out = Path(a.out or tempfile.mkdtemp(prefix='drlm-quality-'))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
     procs = []
@@ -115,7 +115,7 @@ def main():
         old = HERE/'quality_runs.json'
         prev = json.loads(old.read_text()) if old.exists() else []
         allr = prev + results
-        old.write_text(json.dumps(allr, indent=1))
+        write_atomic(old, json.dumps(allr, indent=1))
         record(allr, cmd)
 
 if __name__ == '__main__': main()

@@ -18,7 +18,7 @@
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
-from bench.results_md import write_section
+from bench.results_md import write_section, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ['dataset', 'accuracy', 'factors', 'importance', 'morphology', 'disentanglement', 'openset', 'reproduce']
@@ -157,7 +157,7 @@ def main():
     if args.record:
         rows = json.loads(STATE.read_text()) if STATE.exists() else {}
         rows[args.name] = row
-        STATE.write_text(json.dumps(rows, indent=1))
+        write_atomic(STATE, json.dumps(rows, indent=1))
         record(rows)
 
 

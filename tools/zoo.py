@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Ship a `drlm pretrain` run as a source model of the package zoo (`drl_microscopy/zoo/NAME/`), with its model card.
 
-    python bench/zoo.py card RUN NAME [--n 10000]      # measure the run on 10,000 source images, write the card, copy the bundle
-    python bench/zoo.py table [--record]               # the shipped models and their cards (the zoo section of bench/RESULTS.md)
+    python -m tools.zoo card RUN NAME [--n 10000]      # measure the run on 10,000 source images, write the card, copy the bundle
+    python -m tools.zoo table [--record]               # the shipped models and their cards (the zoo section of bench/RESULTS.md)
 
 `card` runs `drlm evaluate RUN --n N --metrics omes,mig,dci` (unless RUN/metrics.json already holds that measurement),
 then writes `drl_microscopy/zoo/NAME/card.json` and `bundle.pt`. A Φ model's weights are stored in float16 (half the
@@ -10,7 +10,7 @@ size; they are read back into float32); a pixel model's stay float32. The card r
 (from RUN/run.json), its settings, the training wall time read from the checkpoint files, the scores, the names the
 model's own measurement supports, and whether the quality goal (OMES >= 0.6, MIG >= 0.5, DCI-D >= 0.8) is met.
 """
-import argparse, datetime, hashlib, json, os, platform, subprocess, sys
+import argparse, hashlib, json, os, platform, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,10 +103,10 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str 
 
 def table(record: bool):
     rows = [json.loads(p.read_text()) for p in sorted(ZOO.glob('*/card.json'))]
-    lines = ['## Shipped source models (`bench/zoo.py`)', '',
+    lines = ['## Shipped source models (`tools/zoo.py`)', '',
              'Each model is package data (`drl_microscopy/zoo/NAME/`) and loads by name (`zoo:NAME`); its card holds the '
              'command that made it. Scores on 10,000 source images (`drlm evaluate RUN --n 10000 --metrics omes,mig,dci`); '
-             'goal OMES ≥ 0.6, MIG ≥ 0.5, DCI-D ≥ 0.8. Regenerate this table with `python bench/zoo.py table --record`.', '',
+             'goal OMES ≥ 0.6, MIG ≥ 0.5, DCI-D ≥ 0.8. Regenerate this table with `python -m tools.zoo table --record`.', '',
              '| name | source | input | steps | train wall (min) | OMES | MIG | DCI-D | goal | measured names |',
              '|---|---|---|---|---|---|---|---|---|---|']
     for c in rows:
@@ -121,8 +121,7 @@ def table(record: bool):
     for c in rows: lines.append(f"- {c['name']}: `{c['command']}`" + (f" ({c['note']})" if c.get('note') else ''))
     print('\n'.join(lines))
     if record:
-        sys.path.insert(0, str(Path(__file__).resolve().parent))
-        from results_md import write_section
+        from bench.results_md import write_section
         write_section('zoo', lines)
 
 

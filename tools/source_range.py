@@ -4,11 +4,11 @@ Most NDSB objects (67 %) are smaller than the smallest `cell_size` of SynthCells
 This script pretrains the bright-field source with `cell_size` spanning LO…HI in N values instead of 0.16…0.30 in 6
 (the rest as `drlm pretrain --source synth-cells-brightfield --model ada-gvae --aggregator labels --bs 32 --lr 1e-3
 --arch burgess`), into OUT. Transfer and measure it afterwards with `drlm transfer --model OUT …` and
-`python bench/interpret.py --source-bundle OUT/bundle.pt --source synth-cells-brightfield --transfer …`.
+`python -m bench.interpret --source-bundle OUT/bundle.pt --source synth-cells-brightfield --transfer …`.
 It overrides the renderer's factor space from outside (a probe, not a library feature): the bundle records the source
 as `synth-cells-brightfield`, so keep `--metrics ''` when transferring it (the metrics would re-render the usual range).
 
-    python bench/source_range.py --lo 0.08 --hi 0.30 --n 8 --steps 6000 --out runs/cellsbf_wide6k
+    python -m tools.source_range --lo 0.08 --hi 0.30 --n 8 --steps 6000 --out runs/cellsbf_wide6k
 """
 import argparse, time
 import numpy as np, torch

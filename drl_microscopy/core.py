@@ -17,7 +17,7 @@ __all__ = ['LOW_SPACE', 'MAX_TEXT', 'RUN_MARKER', 'LOCK_NAME', 'SETTING_BOUNDS',
            'atomic_open', 'disk_error', 'disk_errors', 'read_text', 'atomic_write', 'save_json', 'load_json',
            'marker_problem', 'is_run_folder', 'locked_message', 'lock_holder', 'lock_run', 'unlock_run',
            'check_run_folder', 'run_folder', 'file_digest', 'tree_digest', 'without_root_override', 'claim_output',
-           'check_settings', 'data_root']
+           'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -253,7 +253,7 @@ def _no_write(folder:Path)->str|None:
     return 'the file system is read-only' if read_only_fs(folder) else 'permission denied'
 
 # %% ../nbs/00_core.ipynb #d15ce004
-LOCK_NAME = '.drlm.lock'
+LOCK_NAME = RUN_MARKER     # the file whose `flock` is the run's write lock
 _HELD = {}          # real path of a run folder -> descriptor of its lock file, for the locks this process holds
 
 def _same_file(fd:int, path:Path)->bool:
@@ -295,14 +295,14 @@ def lock_holder(path:str|Path)->int|None:
 
 def lock_run(path:str|Path, # an existing run folder
             )->Path:
-    "Take the write lock of run folder `path` until this process ends (or `unlock_run`); another process holding it is refused, naming its PID."
+    "Take the write lock of the marked run folder `path` until this process ends (or `unlock_run`); another process holding it is refused, naming its PID."
     path = Path(path); lk, real = path/LOCK_NAME, os.path.realpath(path)
     if fcntl is None: return path
     fd0 = _HELD.get(real)
     if fd0 is not None:
         if _same_file(fd0, lk): return path
         unlock_run(path)                                  # the folder was replaced: its old lock file is gone
-    with disk_errors(lk, 'create'): fd = os.open(lk, os.O_RDONLY | os.O_CREAT, 0o666)
+    with disk_errors(lk, 'read'): fd = os.open(lk, os.O_RDONLY)
     try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         pid = _flock_pid(os.fstat(fd)); os.close(fd)
@@ -367,11 +367,10 @@ def run_folder(path:str|Path, # the run folder to create or reuse
         lock_run(path)                                    # held while the old run is deleted: no writer loses its folder
         with disk_errors(path, 'delete'): shutil.rmtree(path)
     with disk_errors(path, 'create'): path.mkdir(parents=True, exist_ok=True)
-    lock_run(path)
     info = dict(created=datetime.datetime.now().isoformat(timespec='seconds'), version=_lib_version(),
                 command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else '')
     save_json(path/RUN_MARKER, {**info, **(meta or {})})
-    return path
+    return lock_run(path)
 
 # %% ../nbs/00_core.ipynb #d41e6b93
 def file_digest(path:str|Path)->dict:
@@ -434,6 +433,30 @@ def claim_output(path:str|Path, # the folder the command writes into
                             "choose a new or empty output folder")
         resume = True
     return run_folder(path, force=force, resume=resume, resumable=resumable, meta={'task': command, **(meta or {})})
+
+# %% ../nbs/00_core.ipynb #d15ce00f
+def unreadable_reason(path:str|Path, # the file torch could not read
+                      e:BaseException, # the error it raised
+                     )->str:
+    "Why torch could not read `path`: empty, not plain weights, or truncated/corrupt in torch's words; torch's unsafe advice (`weights_only=False`) left out."
+    path, msg = Path(path), str(e)
+    if path.is_file() and path.stat().st_size == 0: return 'an empty file'
+    if 'weights_only' in msg or 'Weights only load failed' in msg:
+        why = next((l.strip() for l in msg.splitlines() if l.strip().startswith(('Trying to load', 'Unsupported', 'WeightsUnpickler'))), '')
+        return (f"it holds objects other than tensors and plain values{' (' + why + ')' if why else ''}, which drl_microscopy never "
+                "writes: treat it as untrusted and do not load it in any other way")
+    first = next((l.strip() for l in msg.splitlines() if l.strip()), '')
+    return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {first[:300]}" if first else '')
+
+def check_torch_file(path:str|Path, # a checkpoint or bundle
+                     what:str='file', # what it is, for the message ('checkpoint', 'model bundle')
+                     advice:str='', # what to do when it cannot be read
+                    ):
+    "Read a torch file (`weights_only=True`) only to check it can be read; a file that cannot is a one-line `DrlmError` naming it. Returns what it holds."
+    try:
+        with disk_errors(path, 'read'): return torch.load(path, map_location='cpu', weights_only=True)
+    except DrlmError: raise
+    except Exception as e: raise DrlmError(f"cannot read the {what} {path} ({unreadable_reason(path, e)})" + (f": {advice}" if advice else '')) from e
 
 # %% ../nbs/00_core.ipynb #d15ce00d
 SETTING_BOUNDS = {     # name: (low, high, low allowed, high allowed); None: no bound on that side

@@ -97,6 +97,7 @@ def os_error_message(e:OSError, # the error
     "One line for an operating-system error: what could not be done to which file, why, and what to do."
     path = path if path is not None else (e.filename or '(unknown file)')
     code, other = e.errno, e.filename if e.filename and str(e.filename) != str(path) else None
+    if other and Path(other).name.startswith(f'.{Path(path).name}.'): other = None      # `atomic_open`'s temporary file: the file is `path`
     at = f" ({other})" if other else ''
     if code in (errno.ENOSPC, getattr(errno, 'EDQUOT', -1)):
         return (f"no space left on the device to {action} {path}{at}: free some space or choose an output folder on another disk, "
@@ -248,9 +249,9 @@ def _first_existing(path:Path)->Path:
     return Path('.')
 
 def _no_write(folder:Path)->str|None:
-    "Why files cannot be written in `folder` ('the file system is read-only', 'permission denied'), or None."
+    "Why files cannot be written in `folder` ('F is on a read-only file system', 'permission denied writing in F'), or None."
     if os.access(folder, os.W_OK | os.X_OK): return None
-    return 'the file system is read-only' if read_only_fs(folder) else 'permission denied'
+    return f"{folder} is on a read-only file system" if read_only_fs(folder) else f"permission denied writing in {folder}"
 
 # %% ../nbs/00_core.ipynb #d15ce004
 LOCK_NAME = RUN_MARKER     # the file whose `flock` is the run's write lock
@@ -331,7 +332,7 @@ def check_run_folder(path:str|Path, # the run folder a command is about to creat
     if anc != path:
         if not anc.is_dir(): raise DrlmError(f"cannot create the run folder {path}: {anc} is a file, not a folder")
         if resume: raise DrlmError(f"cannot resume {path}: the folder does not exist")
-        if why := _no_write(anc): raise DrlmError(f"cannot create the run folder {path}: {why} ({anc})")
+        if why := _no_write(anc): raise DrlmError(f"cannot create the run folder {path}: {why}")
         return 'create'
     if not path.is_dir(): raise DrlmError(f"{path} exists and is not a folder: choose another output folder")
     items = _listing(path)
@@ -348,7 +349,7 @@ def check_run_folder(path:str|Path, # the run folder a command is about to creat
         if why := _no_write(path): raise DrlmError(f"cannot continue the run in {path}: {why}")
         return 'resume'
     if force:
-        if why := _no_write(path.parent): raise DrlmError(f"cannot replace the run {path}: {why} ({path.parent})")
+        if why := _no_write(path.parent): raise DrlmError(f"cannot replace the run {path}: {why}")
         return 'replace'
     raise RunExistsError(f"{path} already holds a run; " + ("pass resume=True (--resume) to continue it or " if resumable else '')
                          + "force=True (--force) to delete it and start over")

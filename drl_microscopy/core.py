@@ -16,8 +16,8 @@ __all__ = ['LOW_SPACE', 'MAX_TEXT', 'RUN_MARKER', 'LOCK_NAME', 'SETTING_BOUNDS',
            'DiskError', 'Interrupted', 'set_seed', 'rng', 'default_device', 'read_only_fs', 'os_error_message', 'umask',
            'atomic_open', 'disk_error', 'disk_errors', 'read_text', 'atomic_write', 'save_json', 'load_json',
            'marker_problem', 'is_run_folder', 'locked_message', 'lock_holder', 'lock_run', 'unlock_run',
-           'check_run_folder', 'run_folder', 'file_digest', 'tree_digest', 'without_root_override', 'claim_output',
-           'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
+           'check_run_folder', 'run_folder', 'file_digest', 'tree_digest', 'without_root_override', 'check_output',
+           'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -406,6 +406,33 @@ def _inside(path:Path, folder:Path)->bool:
     p, f = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
     return p == f or f in p.parents
 
+def check_output(path:str|Path, # the folder the command writes into
+                 command:str, # the command's name, for its messages ('interpret', 'evaluate', ...)
+                 run:str|Path|None=None, # the run folder the command reads: writing into it or its subfolders is allowed
+                 force:bool=False, # replace a marked run folder
+                 resume:bool=False, # continue a marked run folder
+                 resumable:bool=True, # the command has --resume (its messages suggest it)
+                 reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
+                )->str:
+    "What `claim_output` would do with `path` (`'inside-run'`, `'create'`, `'resume'`, `'replace'`), checked without touching the disk; anything else raises."
+    path = Path(path).expanduser()
+    if run is not None and _inside(path, Path(run).expanduser()):
+        run = Path(run).expanduser()
+        if not run.is_dir(): raise DrlmError(f"run folder not found: {run}")
+        if why := marker_problem(run):
+            raise DrlmError(f"{run} is not a folder a drl_microscopy command created ({why}): `drlm {command}` writes only into run folders; "
+                            "nothing was written")
+        if (pid := lock_holder(run)) is not None: raise RunLockedError(locked_message(run, pid))
+        if why := _no_write(_first_existing(path)): raise DrlmError(f"cannot write into {path}: {why}")
+        return 'inside-run'
+    if reuse and not (force or resume) and path.is_dir() and is_run_folder(path):
+        task = (load_json(path/RUN_MARKER) or {}).get('task')
+        if task != command:
+            raise DrlmError(f"{path} holds a `drlm {task or 'unknown'}` run: `drlm {command}` does not write among its files; "
+                            "choose a new or empty output folder")
+        resume = True
+    return check_run_folder(path, force=force, resume=resume, resumable=resumable)
+
 def claim_output(path:str|Path, # the folder the command writes into
                  command:str, # the command's name, for its messages and the marker ('interpret', 'evaluate', ...)
                  run:str|Path|None=None, # the run folder the command reads: writing into it or its subfolders is allowed
@@ -415,25 +442,14 @@ def claim_output(path:str|Path, # the folder the command writes into
                  reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
                  meta:dict|None=None, # more information for a new folder's marker
                 )->Path:
-    "The one ownership rule of every writing command: check `path`, create or reuse it, take its write lock; anything not the command's to write is refused."
+    "The one ownership rule of every writing command: check `path` (`check_output`), create or reuse it, take its write lock; anything not the command's to write is refused."
     path = Path(path).expanduser()
-    if run is not None and _inside(path, Path(run).expanduser()):
-        run = Path(run).expanduser()
-        if why := marker_problem(run):
-            raise DrlmError(f"{run} is not a folder a drl_microscopy command created ({why}): `drlm {command}` writes only into run folders; "
-                            "nothing was written")
-        if (pid := lock_holder(run)) is not None: raise RunLockedError(locked_message(run, pid))
-        if why := _no_write(_first_existing(path)): raise DrlmError(f"cannot write into {path}: {why}")
-        lock_run(run)
+    what = check_output(path, command, run=run, force=force, resume=resume, resumable=resumable, reuse=reuse)
+    if what == 'inside-run':
+        lock_run(Path(run).expanduser())
         with disk_errors(path, 'create'): path.mkdir(parents=True, exist_ok=True)
         return path
-    if reuse and not (force or resume) and path.is_dir() and is_run_folder(path):
-        task = (load_json(path/RUN_MARKER) or {}).get('task')
-        if task != command:
-            raise DrlmError(f"{path} holds a `drlm {task or 'unknown'}` run: `drlm {command}` does not write among its files; "
-                            "choose a new or empty output folder")
-        resume = True
-    return run_folder(path, force=force, resume=resume, resumable=resumable, meta={'task': command, **(meta or {})})
+    return run_folder(path, force=force, resume=(what == 'resume'), resumable=resumable, meta={'task': command, **(meta or {})})
 
 # %% ../nbs/00_core.ipynb #d15ce00f
 def unreadable_reason(path:str|Path, # the file torch could not read

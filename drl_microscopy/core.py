@@ -462,7 +462,7 @@ def unreadable_reason(path:str|Path, # the file torch could not read
         why = next((l.strip() for l in msg.splitlines() if l.strip().startswith(('Trying to load', 'Unsupported', 'WeightsUnpickler'))), '')
         return (f"it holds objects other than tensors and plain values{' (' + why + ')' if why else ''}, which drl_microscopy never "
                 "writes: treat it as untrusted and do not load it in any other way")
-    first = next((l.strip() for l in msg.splitlines() if l.strip()), '')
+    first = next((l.strip() for l in msg.splitlines() if l.strip()), '').split('. ')[0]     # torch's first sentence: the rest is its advice
     return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {first[:300]}" if first else '')
 
 def check_torch_file(path:str|Path, # a checkpoint or bundle

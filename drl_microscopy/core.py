@@ -413,6 +413,7 @@ def check_output(path:str|Path, # the folder the command writes into
                  resume:bool=False, # continue a marked run folder
                  resumable:bool=True, # the command has --resume (its messages suggest it)
                  reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
+                 root:bool=False, # with `run`: the command writes its own named files into RUN itself (evaluate, report), not only into its subfolders
                 )->str:
     "What `claim_output` would do with `path` (`'inside-run'`, `'create'`, `'resume'`, `'replace'`), checked without touching the disk; anything else raises."
     path = Path(path).expanduser()
@@ -422,6 +423,9 @@ def check_output(path:str|Path, # the folder the command writes into
         if why := marker_problem(run):
             raise DrlmError(f"{run} is not a folder a drl_microscopy command created ({why}): `drlm {command}` writes only into run folders; "
                             "nothing was written")
+        if not root and os.path.realpath(path) == os.path.realpath(run):
+            raise DrlmError(f"{path} is the run folder itself: `drlm {command}` writes into a subfolder of it (the default) or a new folder, "
+                            "never among the run's own files; nothing was written")
         if (pid := lock_holder(run)) is not None: raise RunLockedError(locked_message(run, pid))
         if why := _no_write(_first_existing(path)): raise DrlmError(f"cannot write into {path}: {why}")
         return 'inside-run'
@@ -440,11 +444,12 @@ def claim_output(path:str|Path, # the folder the command writes into
                  resume:bool=False, # continue a marked run folder (`run_folder`)
                  resumable:bool=True, # the command has --resume (its messages suggest it)
                  reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
+                 root:bool=False, # with `run`: the command writes its own named files into RUN itself (evaluate, report), not only into its subfolders
                  meta:dict|None=None, # more information for a new folder's marker
                 )->Path:
     "The one ownership rule of every writing command: check `path` (`check_output`), create or reuse it, take its write lock; anything not the command's to write is refused."
     path = Path(path).expanduser()
-    what = check_output(path, command, run=run, force=force, resume=resume, resumable=resumable, reuse=reuse)
+    what = check_output(path, command, run=run, force=force, resume=resume, resumable=resumable, reuse=reuse, root=root)
     if what == 'inside-run':
         lock_run(Path(run).expanduser())
         with disk_errors(path, 'create'): path.mkdir(parents=True, exist_ok=True)

@@ -294,7 +294,7 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
     run = Path(run)
     if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
-    claim_output(run, 'report', run=run)                         # writes only into a marked run folder (`core.claim_output`)
+    claim_output(run, 'report', run=run, root=True)   # writes only into a marked run folder (`core.claim_output`)
     res = load_json(run/'results.json')
     cfg = make_config(res['settings'])
     tg, sm = res['target'], res['source_model']

@@ -709,7 +709,7 @@ def evaluate_run(run:str, # a run folder (`drlm pretrain`, `drlm transfer` or `d
     run = Path(run)
     if not run.is_dir(): raise DrlmError(f"run folder not found: {run}")
     bp = _run_bundle(run, bundle)
-    claim_output(run, 'evaluate', run=run)                       # writes only into a marked run folder (`core.claim_output`)
+    claim_output(run, 'evaluate', run=run, root=True)   # writes only into a marked run folder (`core.claim_output`)
     dev = default_device(device)
     b = load_bundle(bp, device=dev)
     r = source_renderer(b, dev)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #b5dc88c4
 from __future__ import annotations
-import os, sys, json, math, errno, random, shutil, tempfile, contextlib, datetime, hashlib
+import os, sys, json, math, errno, random, shutil, tempfile, functools, contextlib, datetime, hashlib
 try: import fcntl
 except ImportError: fcntl = None          # Windows: no `flock`, no write lock (one writer is then the user's care)
 from pathlib import Path
@@ -16,8 +16,8 @@ __all__ = ['LOW_SPACE', 'MAX_TEXT', 'RUN_MARKER', 'LOCK_NAME', 'SETTING_BOUNDS',
            'DiskError', 'Interrupted', 'set_seed', 'rng', 'default_device', 'read_only_fs', 'os_error_message', 'umask',
            'atomic_open', 'disk_error', 'disk_errors', 'read_text', 'atomic_write', 'save_json', 'load_json',
            'marker_problem', 'is_run_folder', 'locked_message', 'lock_holder', 'lock_run', 'unlock_run',
-           'check_run_folder', 'run_folder', 'file_digest', 'tree_digest', 'without_root_override', 'check_output',
-           'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
+           'check_run_folder', 'run_folder', 'releases_locks', 'file_digest', 'tree_digest', 'without_root_override',
+           'check_output', 'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -372,6 +372,17 @@ def run_folder(path:str|Path, # the run folder to create or reuse
                 command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else '')
     save_json(path/RUN_MARKER, {**info, **(meta or {})})
     return lock_run(path)
+
+# %% ../nbs/00_core.ipynb #d15ce012
+def releases_locks(f):
+    "Decorator: the write locks taken during a call of the command `f` are released when it returns or fails."
+    @functools.wraps(f)
+    def _command(*args, **kwargs):
+        before = set(_HELD)
+        try: return f(*args, **kwargs)
+        finally:
+            for real in set(_HELD) - before: unlock_run(real)
+    return _command
 
 # %% ../nbs/00_core.ipynb #d41e6b93
 def file_digest(path:str|Path)->dict:

@@ -29,7 +29,7 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 import drl_microscopy
 from .core import (DrlmError, Interrupted, set_seed, default_device, atomic_open, save_json, load_json, run_folder,
-                                 check_torch_file, unreadable_reason)
+                                 check_torch_file, unreadable_reason, releases_locks)
 from .synth_data import synth_dataloaders, _seed_for
 from .models import ConvVAE, MLPVAE, build_model
 from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAELoss
@@ -613,6 +613,7 @@ _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 
              'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs',
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
+@releases_locks
 def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`features.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'

@@ -14,7 +14,7 @@ from torch import nn
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
-from .core import DrlmError, atomic_write, save_json, load_json, claim_output
+from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
 from .config import *
 from .config import _FIELD_TYPES
 
@@ -289,6 +289,7 @@ def _table(rows:list, cols:list, heads:list|None=None)->str:
     return f'<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
 
+@releases_locks
 def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
           )->Path:
     "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."

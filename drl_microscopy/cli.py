@@ -113,8 +113,8 @@ def main(argv:list|None=None)->int:
         return 0
     except DrlmError as e: say(f"drlm {name}: error: {_message(e)}"); return 2
     except OSError as e: say(f"drlm {name}: error: {_os_message(e)}"); return 2
-    except KeyboardInterrupt:
-        say(f"drlm {name}: interrupted; finished files are intact" + (", rerun with --resume to continue" if name != 'synth' else ''))
+    except KeyboardInterrupt as e:        # `core.Interrupted` says what was kept; a bare Ctrl-C gets the general line
+        say(f"drlm {name}: interrupted; " + (str(e) or "finished files are intact" + (", rerun with --resume to continue" if name != 'synth' else '')))
         return 130
 
 # %% ../nbs/14_cli.ipynb #ef059f36
@@ -139,7 +139,7 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     import math
     from drl_microscopy import synth
     from drl_microscopy.losses import VAE_METHODS
-    from drl_microscopy.core import default_device, check_run_folder
+    from drl_microscopy.core import default_device, check_run_folder, check_settings
     def need(ok, msg):
         if not ok: raise DrlmError(msg)
     need(source in synth.SOURCES, f"unknown source {source!r}: use one of {', '.join(synth.SOURCES)}")
@@ -149,7 +149,7 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     for k, v in (('latent', latent), ('steps', steps), ('bs', bs)): need(v >= 1, f"{k} must be a positive integer, got {v}")
     need(size >= 16 and size % 8 == 0, f"size must be a multiple of 8 and at least 16, got {size}")
     need(0 <= seed < 2**32, f"seed must be in [0, 2**32), got {seed}")
-    need(math.isfinite(lr) and lr > 0, f"lr must be > 0, got {lr}")
+    need(lr > 0, f"lr must be > 0, got {lr}")                        # inf and too large: `check_settings` below
     need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
     need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
     if backbone not in ('', 'none'):
@@ -158,6 +158,7 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
         need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
         need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
         need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")
+    check_settings(dict(lr=lr, beta=beta, latent=latent, steps=steps, size=size, bs=bs, pool=pool, hidden=hidden, backbone_size=backbone_size))
     default_device(device)
     check_run_folder(out, force=force, resume=resume)
 

@@ -14,7 +14,7 @@ from torch import nn
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
-from .core import DrlmError, default_device, atomic_write
+from .core import DrlmError, default_device, atomic_write, read_text, check_settings
 
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PHI_BACKBONE', 'AUTO_SOURCES', 'RunConfig', 'make_config',
@@ -142,7 +142,7 @@ def read_toml(path:str|Path)->dict:
     path = Path(path)
     if path.is_dir(): raise DrlmError(f"the config {path} is a folder: give a TOML file (e.g. a run's config.toml)")
     if not path.is_file(): raise DrlmError(f"config file not found: {path}")
-    try: return tomllib.loads(path.read_text(encoding='utf-8'))
+    try: return tomllib.loads(read_text(path, 'config'))
     except tomllib.TOMLDecodeError as e: raise DrlmError(f"{path} is not valid TOML: {e}") from e
 
 def save_config(cfg:RunConfig, path:str|Path)->Path:
@@ -182,6 +182,7 @@ def check_config(cfg:RunConfig)->RunConfig:
     for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS)):
         bad = [v for v in getattr(cfg, k) if v not in allowed]
         need(not bad, f"unknown {k} {bad}: choose from {', '.join(allowed)}")
+    check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
 

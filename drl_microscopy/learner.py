@@ -28,7 +28,8 @@ from fastai.optimizer import OptimWrapper
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 import drl_microscopy
-from .core import DrlmError, set_seed, default_device, atomic_open, save_json, load_json, run_folder
+from .core import (DrlmError, Interrupted, set_seed, default_device, atomic_open, save_json, load_json, run_folder,
+                                 check_torch_file, unreadable_reason, releases_locks)
 from .synth_data import synth_dataloaders, _seed_for
 from .models import ConvVAE, MLPVAE, build_model
 from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAELoss
@@ -234,9 +235,8 @@ def _bare(model:nn.Module)->nn.Module:
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
 def _unreadable(path:Path, e:BaseException)->str:
-    "Why a file torch could not read: empty, or truncated/corrupt with torch's own words (some of its errors have none)."
-    if path.is_file() and path.stat().st_size == 0: return 'an empty file'
-    return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {e}" if str(e) else '')
+    "Why a file torch could not read (`core.unreadable_reason`: never torch's advice to load it unsafely)."
+    return unreadable_reason(path, e)
 
 def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     "The newest `ckpt-<step>.pt` in `folder` and its step, or `(None, 0)`."
@@ -613,6 +613,7 @@ _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 
              'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs',
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
+@releases_locks
 def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`features.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
@@ -674,6 +675,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
         diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != _plain(cfg.get(kk))}
         if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
                                  ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
+    if resume and (last := latest_checkpoint(out/'checkpoints')[0]) is not None:     # checked before any file is written
+        check_torch_file(last, 'checkpoint', "delete it to resume from the checkpoint before it, or start the run again with --force")
     rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
     if rank0:
         out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
@@ -681,6 +684,7 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
     distrib_barrier()                        # the other processes wait until the folder is ready
     ckdir = out/'checkpoints'
     done = latest_checkpoint(ckdir)[1] if resume else 0
+    if resume and not done and rank0: print(f"no checkpoint in {ckdir} to continue from: pretraining starts from step 0")
     if isinstance(source, str):
         from drl_microscopy import synth
         source = synth.get_source(source, size=size, device=default_device(device))
@@ -700,8 +704,12 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
                 else:
                     with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
             else: ck.load(latest_checkpoint(ckdir)[0])          # nothing left to train: rewrite the outputs
+        except KeyboardInterrupt:
+            if latest_checkpoint(ckdir)[0] is None: raise Interrupted(f"no checkpoint was saved yet (the first comes at step {every}): "
+                                                                       "no training is kept, and a rerun (--resume) starts from step 0") from None
+            raise
         finally:                                                # a diverged, interrupted or out-of-memory run still leaves its history
-            if rank0:
+            if rank0 and (learn.train_iter > done or not (out/'history.csv').exists()):     # (a call that trained no step keeps it)
                 with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
     if not rank0: return out
     learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter), **(source.bundle_extra() if phi else {})))

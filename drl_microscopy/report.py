@@ -14,7 +14,7 @@ from torch import nn
 from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
-from .core import DrlmError, atomic_write, save_json, load_json
+from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
 from .config import *
 from .config import _FIELD_TYPES
 
@@ -289,11 +289,13 @@ def _table(rows:list, cols:list, heads:list|None=None)->str:
     return f'<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
 
+@releases_locks
 def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
           )->Path:
     "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
     run = Path(run)
     if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
+    claim_output(run, 'report', run=run, root=True)   # writes only into a marked run folder (`core.claim_output`)
     res = load_json(run/'results.json')
     cfg = make_config(res['settings'])
     tg, sm = res['target'], res['source_model']
@@ -387,8 +389,8 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     else: S.append('<h2 id="openset">Open set</h2><p>no class held out</p>')
     # reproduce
     t = res['timing']
-    S.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {run/"config.toml"} --out NEW_FOLDER') + '</pre>'
-             f"<p>or <code>{_esc('drlm run --config ' + str(run/'config.toml') + ' --out NEW_FOLDER')}</code>. Settings:</p><pre>{_esc(to_toml(cfg))}</pre>"
+    S.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {shlex.quote(str(run/"config.toml"))} --out NEW_FOLDER') + '</pre>'
+             f"<p>or <code>{_esc('drlm run --config ' + shlex.quote(str(run/'config.toml')) + ' --out NEW_FOLDER')}</code>. Settings:</p><pre>{_esc(to_toml(cfg))}</pre>"
              f"<p>Stages took {t['total_seconds']} s in total ({t.get('total_cpu_seconds', '?')} s of CPU time); peak memory {res['peak_memory_mb']} MiB; {res['torch_threads']} torch threads on {_esc(res['device'])}.</p>"
              + _table([dict(stage=k, seconds=v, cpu=(t.get('cpu_seconds') or {}).get(k)) for k, v in t['stages'].items()], ['stage', 'seconds', 'cpu'],
                       ['stage', 'wall (s)', 'CPU (s)']))

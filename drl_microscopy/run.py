@@ -15,7 +15,7 @@ from fastcore.basics import patch
 from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
 from .core import (DrlmError, RunExistsError, set_seed, default_device, atomic_write, save_json, load_json, run_folder,
-                                 check_run_folder, file_digest)
+                                 check_run_folder, file_digest, check_output, claim_output, releases_locks)
 from .config import *
 from .config import _FIELD_TYPES
 from .report import *
@@ -651,12 +651,15 @@ def key_measurements(columns:list, # the measurement columns of a morphology tab
                 if ch not in seen: seen.add(ch); keys.append(c)
     return keys[:most]
 
+@releases_locks
 def interpret_run(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
                   out:str|None=None, # where to write (default: RUN/interpret)
                  )->Path:
     "Write every interpretation figure and table of a transfer run: named dims, traversals, importance, scatter, morphology correlation, open set."
-    job = _run_job(run)
     dest = Path(out) if out else Path(run)/'interpret'
+    if (Path(run)/'results.json').exists(): check_output(dest, 'interpret', run=run, reuse=True)   # a bad --out: refused before the run is opened
+    job = _run_job(run)
+    claim_output(dest, 'interpret', run=run, reuse=True)         # `core.claim_output`: a command writes only what it owns
     job.interpret(dest)
     return dest
 
@@ -694,6 +697,7 @@ def _run_bundle(run:Path, bundle:str='')->Path:
         if p.is_file(): return p
     raise DrlmError(f"{run} holds no model bundle (bundle.pt of a pretrain run, or seed0/finetune.pt of a transfer run)")
 
+@releases_locks
 def evaluate_run(run:str, # a run folder (`drlm pretrain`, `drlm transfer` or `drlm run`)
                  n:int=10_000, # source images rendered and encoded
                  seed:int=0, # seed of the sample and of the metrics
@@ -707,6 +711,7 @@ def evaluate_run(run:str, # a run folder (`drlm pretrain`, `drlm transfer` or `d
     run = Path(run)
     if not run.is_dir(): raise DrlmError(f"run folder not found: {run}")
     bp = _run_bundle(run, bundle)
+    claim_output(run, 'evaluate', run=run, root=True)   # writes only into a marked run folder (`core.claim_output`)
     dev = default_device(device)
     b = load_bundle(bp, device=dev)
     r = source_renderer(b, dev)

@@ -4,45 +4,33 @@
 
 # %% ../nbs/12_report.ipynb #c0f1b002
 from __future__ import annotations
-import os, io, re, sys, html, json, time, math, base64, shlex, types, inspect, datetime, resource, tomllib, contextlib, warnings
-from dataclasses import dataclass, field, fields, asdict
+import os, sys, html, types, base64, resource
+from dataclasses import asdict
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
-from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
-from threadpoolctl import threadpool_limits
+from matplotlib.figure import Figure
 from .core import DrlmError, atomic_write, save_json, load_json
-from .config import *
-from .config import _FIELD_TYPES
+from .metrics import plot_association
+from .morphology import morphology_table, to_display
+from .classify import plot_confusion
+from .names import is_inactive
+from .interpret import (save_figure, plot_traversals, traversal_gif, data_values, plot_importance, plot_scatter2d,
+                                      correlate, plot_correlation, plot_open_set)
+from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml
+from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'plot_examples',
-           'open_set_codes', 'write_figures', 'report']
+__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
+           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'write_interpretation',
+           'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
-def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
-
 def peak_memory_mb(children:bool=False)->float:
     "Peak resident memory of this process (or of its finished children) in MiB."
     r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
     return r / (1024 * 1024) if sys.platform == 'darwin' else r / 1024
-
-def _save_npz(path, **arrays)->Path:
-    buf = io.BytesIO(); np.savez(buf, **arrays); return atomic_write(path, buf.getvalue())
-
-def _load_npz(path)->dict:
-    "The arrays of an .npz file; a missing, truncated or corrupt one is an error naming it."
-    try:
-        with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
-    except FileNotFoundError: raise DrlmError(f"file not found: {path}") from None
-    except Exception as e:
-        raise DrlmError(f"{path} is not a readable .npz file (truncated or corrupt: {type(e).__name__}: {e}); delete it and "
-                        "continue the run with --resume to write it again") from None
-
-def _write_csv(path, df:pd.DataFrame, index=False)->Path: return atomic_write(path, df.to_csv(index=index))
 
 def _mean_std(vals)->dict:
     v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], dtype=np.float64)
@@ -118,17 +106,17 @@ def console_summary(res:dict, # a `results.json` dict
 def write_results(job, # the run's `run.TransferJob` (folder, settings, stage record, source model)
                  ):
     "Every number of a run in RUN/results.json (the stage `results`)."
-    cfg, out = job.cfg, job.out
+    cfg, out, L = job.cfg, job.out, job.layout
     data = load_json(out/'data.json')
     per_seed, acc = {}, {}
     for s in range(cfg.seeds):
-        c = load_json(out/f'seed{s}'/'classify.json')
+        c = load_json(L.classified(s))
         per_seed[s] = {m: {k: {kk: v[kk] for kk in ('balanced_accuracy', 'accuracy', 'dim_names', 'importances', 'permutation', 'notes') if kk in v}
                            for k, v in byc.items()} for m, byc in c['results'].items()}
         for m, byc in c['results'].items():
             for k, v in byc.items(): acc.setdefault(m, {}).setdefault(k, []).append(v['balanced_accuracy'])
         if 'cnn' in cfg.baselines:
-            cn = load_json(out/f'seed{s}'/'cnn.json')
+            cn = load_json(L.cnn(s))
             acc.setdefault('cnn', {}).setdefault('cnn', []).append(cn['balanced_accuracy'])
             per_seed[s]['cnn'] = {'cnn': dict(balanced_accuracy=cn['balanced_accuracy'], accuracy=cn['accuracy'])}
     withheld = no_test_note(data['classes_without_test'], cfg.test_pct) if data.get('classes_without_test') else None
@@ -139,13 +127,13 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
                 for r in byc.values(): r['balanced_accuracy'] = r['accuracy'] = None
     accuracy = {m: {k: _mean_std(v) for k, v in acc[m].items()} for m in METHODS if m in acc}
     table = [dict(method=m, classifier=k, mean=v['mean'], std=v['std'], n=v['n'], text=_fmt(v)) for m, byc in accuracy.items() for k, v in byc.items()]
-    c0 = load_json(out/'seed0'/'classify.json')
+    c0 = load_json(L.classified(0))
     imp = _importance_table([(v['drl-transfer']['gbt'].get('importances') or {}, v['drl-transfer']['gbt'].get('permutation') or {})
                              for v in per_seed.values() if 'gbt' in v.get('drl-transfer', {})])
     dis = None
     if cfg.metrics:
-        src = load_json(out/'metrics'/'source.json')
-        fts = [load_json(out/'metrics'/f'seed{s}.json') for s in range(cfg.seeds)]
+        src = load_json(L.metrics('source'))
+        fts = [load_json(L.metrics(s)) for s in range(cfg.seeds)]
         dis = dict(source={k: src[k] for k in _SCALARS if k in src},
                    finetuned={k: _mean_std([f[k] for f in fts]) for k in _SCALARS if k in src},
                    source_association=src.get('association'), finetuned_association=[f.get('association') for f in fts],
@@ -163,15 +151,15 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
         b = accuracy.get('morphology', {}).get(k)
         if b and b['mean'] is not None and v['mean'] is not None: checks[f'{k}: drl-morphology >= morphology + 3 points'] = bool(v['mean'] >= b['mean'] + 0.03)
     sentences = check_sentences(accuracy)
-    osr = load_json(out/'openset'/'openset.json') if (out/'openset'/'openset.json').exists() else None
+    osr = load_json(L.openset('openset.json')) if L.openset('openset.json').exists() else None
     b = job.bundle
     timing = {k: v['seconds'] for k, v in job.record['stages'].items()}
     cpu = {k: v.get('cpu_seconds') for k, v in job.record['stages'].items()}
-    res = dict(format='drl_microscopy.results', version=1, created=_now(), run=str(out), settings=asdict(cfg),
+    res = dict(format='drl_microscopy.results', version=1, created=now(), run=str(out), settings=asdict(cfg),
                target={k: v for k, v in data.items() if k != 'skipped'}, skipped_files=data.get('skipped', [])[:50],
                source_model=dict(path=str(job.bundle_path), input='features' if job.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
-                                 backbone=(b.extra or {}).get('backbone')),
+                                 backbone=b.backbone),
                dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
                importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks, check_sentences=sentences,
                timing=dict(stages=timing, total_seconds=round(sum(timing.values()), 1), cpu_seconds=cpu,
@@ -188,8 +176,6 @@ def plot_accuracy(results:dict, # a `results.json` dict
                   path:str|Path|None=None, # write the figure as PNG here
                  ):
     "Bar chart of the balanced accuracy (mean ± std over seeds) of every method and classifier."
-    from matplotlib.figure import Figure
-    from drl_microscopy.interpret import save_figure
     rows = [r for r in results['accuracy_table'] if r['mean'] is not None]
     if not rows:
         fig = Figure(figsize=(7, 1.2))
@@ -206,7 +192,7 @@ def plot_accuracy(results:dict, # a `results.json` dict
     fig.tight_layout()
     return save_figure(fig, path)
 
-def _figure_names(held:bool)->list:
+def figure_names(held:bool)->list:
     return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
             + (['figures/open_set.png'] if held else []))
 
@@ -218,8 +204,6 @@ def plot_examples(x, # images (N, C, H, W) in [0, 1]
                   seed:int=0, # which images (a seeded draw)
                  ):
     "One row of example images per class, the class name at the left: what a class looks like."
-    from matplotlib.figure import Figure
-    from drl_microscopy.interpret import save_figure, to_display
     y, g = np.asarray(y), np.random.default_rng(seed)
     fig = Figure(figsize=(1.6 + 1.1 * per_class, 0.3 + 1.1 * len(classes)))
     for i, c in enumerate(classes):
@@ -236,7 +220,7 @@ def open_set_codes(run:Path, # a run folder with an open-set study
                    o:dict, # its `results.json` open_set entry
                   )->tuple:
     "`(z, y)` for the open-set figure: the known classes' training codes and the held-out class's test codes, as `open_set_report` measured its distances."
-    oc = _load_npz(Path(run)/'openset'/'codes.npz')
+    oc = load_npz(RunLayout(run).openset('codes.npz'))
     if 'z_train' not in oc: return oc['z_test'], oc['y_test']          # a run of an earlier version
     h, known = o['held_out'], oc['y_train'] != o['held_out']
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
@@ -244,14 +228,12 @@ def open_set_codes(run:Path, # a run folder with an open-set study
 def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
-    from drl_microscopy.classify import plot_confusion
-    from drl_microscopy.interpret import plot_importance, plot_scatter2d, plot_open_set, save_figure
-    out = job.out
+    out, L = job.out, job.layout
     res = load_json(out/'results.json')
     classes = res['target']['classes']
     plot_examples(job.data.x_train, job.data.y_train, classes, path=out/'figures'/'examples.png')
     plot_accuracy(res, out/'figures'/'accuracy.png')
-    c0 = load_json(out/'seed0'/'classify.json')
+    c0 = load_json(L.classified(0))
     clf = job.cfg.classifiers[0]
     r = types.SimpleNamespace(**c0['results']['drl-transfer'][clf]); r.confusion = np.asarray(r.confusion)
     score = 'no balanced accuracy (a class has no test image)' if res.get('accuracy_withheld') else f"balanced accuracy {100*r.balanced_accuracy:.1f}%"
@@ -261,9 +243,8 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
     if imp is not None and len(imp): plot_importance(imp.fillna(0.0), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
     else:
-        from matplotlib.figure import Figure
         f = Figure(figsize=(4, 1)); f.text(0.5, 0.5, 'no GBT classifier: no importance', ha='center'); save_figure(f, out/'figures'/'importance.png')
-    codes = _load_npz(out/'seed0'/'codes.npz')
+    codes = load_npz(L.codes(0))
     names = c0['dim_names']['drl-transfer']
     z = pd.DataFrame(codes['drl-transfer_test'], columns=names)
     active = [n for n in names if not n.startswith('inactive')]
@@ -274,6 +255,142 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
         o = res['open_set']
         plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
                       classes=classes, path=out/'figures'/'open_set.png')
+
+# %% ../nbs/12_report.ipynb #7ee4f3b0
+def write_evaluation(scores:dict, # a `metrics.evaluate` result (codes and factors are left out)
+                     dim_names:list, # the model's dim names
+                     out:Path, # the folder to write into
+                    )->Path:
+    "Write `out/metrics.json` (the scores and the dim names) and `out/association.png`; returns metrics.json."
+    scores = {k: v for k, v in scores.items() if k not in ('codes', 'factors')}
+    scores['dim_names'] = list(dim_names)
+    if scores.get('association_matrix') is not None:
+        fig = plot_association(scores['association_matrix'], scores['factor_names'], dim_names=dim_names,
+                               active=scores.get('active_dims'), association=scores.get('association'))
+        save_figure(fig, Path(out)/'association.png'); _close(fig)
+    return save_json(Path(out)/'metrics.json', scores)
+
+# %% ../nbs/12_report.ipynb #12b00003
+def _interpret_dims(job, dest:Path, res:dict, names:list)->tuple:
+    "`dims.csv`: each dim's name, activity, orientation, best factor and importance; returns `(importance table, files)`."
+    ev = load_json(job.layout.names(0))
+    ztr = load_npz(job.layout.codes(0))['drl-transfer_train']
+    imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else pd.DataFrame(columns=['gbt_mean', 'gbt_std', 'permutation_mean', 'permutation_std'])
+    best = lambda k: max(range(len(ev['factor_names'])), key=lambda i: ev['score'][k][i])
+    dims = pd.DataFrame(dict(dim=range(len(names)), name=names, std=ztr.std(0, ddof=1), active=[not is_inactive(n) for n in names],
+                             sign=['flipped' if s < 0 else '' for s in ev['signs']],
+                             best_factor=[ev['factor_names'][best(k)] for k in range(len(names))],
+                             score=[round(ev['score'][k][best(k)], 3) for k in range(len(names))],
+                             intended=ev['intended'] or [''] * len(names)))
+    write_csv(dest/'dims.csv', dims.join(imp, on='name'))
+    return imp, ['dims.csv']
+
+# %% ../nbs/12_report.ipynb #12b00004
+def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
+    "`traversals.png` / `.gif`: each active dim over the range its test codes take (pixels), or the nearest real images (Φ)."
+    ft = job.oriented(job.layout.finetuned(0), job.layout.names(0))
+    z0 = np.median(zte, 0)
+    show = [k for k, n in enumerate(names) if not is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
+    if job.phi:
+        kw = dict(z_data=zte, images=job.data.x_test, dims=show)
+        plot_traversals(ft, z0=z0, dim_names=names, values=np.zeros(7), path=dest/'traversals.png', **kw)
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dim_names=names, values=np.zeros(9), **kw)
+    else:
+        # each dim over the range its codes take on the test images (2 %…98 %), the others at the median code: no
+        # extrapolation past what the data shows (bench/RESULTS.md, interpretation: ±2 offsets flatten or dip there)
+        span = lambda n: np.stack([data_values(zte, d, n) for d in show])
+        findings['traversal_range'] = {names[d]: [round(float(v[0]), 4), round(float(v[-1]), 4)] for d, v in zip(show, span(2))}
+        plot_traversals(ft, z0=z0, dims=show, dim_names=names, values=span(7), path=dest/'traversals.png')
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dims=show, dim_names=names, values=span(11))
+    return ['traversals.png', 'traversals.gif']
+
+# %% ../nbs/12_report.ipynb #12b00005
+def _interpret_importance(dest:Path, imp:pd.DataFrame, names:list, zte, yte, classes:list, findings:dict)->list:
+    "`importance.csv` / `.png` (when there is a GBT) and `scatter.png` in the plane of the two most important active dims."
+    files = []
+    if len(imp):
+        write_csv(dest/'importance.csv', imp.reset_index())
+        plot_importance(imp.fillna(0.0), dest/'importance.png', title='named dims: importance (mean ± std over seeds)')
+        findings['most_important'] = list(imp.index[:2]); files += ['importance.csv', 'importance.png']
+    active = [n for n in names if not is_inactive(n)]
+    top = [d for d in imp.index if d in active][:2]
+    sdims = top if len(top) == 2 else active[:2] if len(active) >= 2 else names[:2]
+    plot_scatter2d(pd.DataFrame(zte, columns=names), yte, dims=sdims, classes=classes, path=dest/'scatter.png')
+    return files + ['scatter.png']
+
+# %% ../nbs/12_report.ipynb #12b00006
+def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
+    "`morphology.csv` of the test images and `correlation.csv` / `correlation_*.png` with the named dims."
+    out = job.out
+    if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
+    else:
+        m, _ = morphology_table(job.data.x_test, progress=job.bars, cache_dir=morphology_cache()); morph = m.assign(split='test', y=job.data.y_test)
+    morph = morph[morph.split == 'test'].reset_index(drop=True)
+    write_csv(dest/'morphology.csv', morph)
+    feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]
+    corr = correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
+    write_csv(dest/'correlation.csv', corr['table'])
+    shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
+    for method in ('pearson', 'spearman'):
+        _close(plot_correlation({k: (v if k == 'table' else v[shown]) for k, v in corr.items()}, method, path=dest/f'correlation_{method}.png'))
+    t = corr['table'][corr['table'].method == 'pearson'].dropna(subset=['r'])
+    if len(t):
+        best = t.loc[t.r.abs().sort_values(ascending=False).index[:5]]
+        findings['strongest_correlations'] = best[['dim', 'feature', 'r', 'ci_low', 'ci_high', 'p']].to_dict('records')
+    return ['morphology.csv', 'correlation.csv', 'correlation_pearson.png', 'correlation_spearman.png']
+
+# %% ../nbs/12_report.ipynb #12b00007
+def _interpret_open_set(run:Path, dest:Path, res:dict, findings:dict)->list:
+    "`open_set.png` / `.csv`: the held-out class against the class it is taken for (when the run has an open set)."
+    o = res.get('open_set')
+    if not o: return []
+    plot_open_set(*open_set_codes(run, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
+                  classes=res['target']['classes'], path=dest/'open_set.png')
+    write_csv(dest/'open_set.csv', pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
+    findings['open_set'] = o['summary']
+    return ['open_set.png', 'open_set.csv']
+
+# %% ../nbs/12_report.ipynb #281bf548
+def write_interpretation(job, # the run's `transfer.TransferJob` (its folder, oriented models, target images)
+                         dest:str|Path, # the folder to write into (e.g. RUN/interpret)
+                        )->Path:
+    "Write the interpretation figures and tables of a transfer run into `dest` (see above); returns `dest`."
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    res, L, findings = load_json(job.layout/'results.json'), job.layout, {}
+    names = load_json(L.classified(0))['dim_names']['drl-transfer']
+    codes = load_npz(L.codes(0))
+    zte, yte = codes['drl-transfer_test'], codes['y_test']
+    imp, files = _interpret_dims(job, dest, res, names)
+    files += _interpret_traversals(job, dest, names, zte, findings)
+    files += _interpret_importance(dest, imp, names, zte, yte, res['target']['classes'], findings)
+    files += _interpret_morphology(job, dest, names, zte, findings)
+    files += _interpret_open_set(job.out, dest, res, findings)
+    save_json(dest/'index.json', dict(files=files, findings=findings, run=str(job.out), created=now()))
+    return dest
+
+# %% ../nbs/12_report.ipynb #12b00009
+_KEY_MEASUREMENTS = ('AreaShape_Area', 'AreaShape_Perimeter', 'AreaShape_MajorAxisLength', 'AreaShape_MinorAxisLength', 'AreaShape_Eccentricity',
+                     'AreaShape_Solidity', 'AreaShape_FormFactor', 'AreaShape_Orientation', 'AreaShape_MaxFeretDiameter')
+_KEY_PREFIXES = ('Intensity_MeanIntensity_', 'Texture_Contrast_', 'Granularity_1_')
+
+def key_measurements(columns:list, # the measurement columns of a morphology table
+                     most:int=20, # at most this many
+                    )->list:
+    "The measurements shown in a correlation figure: CellProfiler's size/shape ones, then mean intensity, contrast and granularity per channel (all of a small table)."
+    cols = list(columns)
+    if len(cols) <= most: return cols
+    keys = [c for c in _KEY_MEASUREMENTS if c in cols]
+    for pre in _KEY_PREFIXES:
+        seen = set()
+        for c in cols:                       # the first column of the set for each channel (Texture_Contrast_red_3_00_256, ...)
+            if c.startswith(pre) and 'Edge' not in c:
+                ch = c[len(pre):].split('_')[0]
+                if ch not in seen: seen.add(ch); keys.append(c)
+    return keys[:most]
+
+def morphology_cache()->Path:
+    "Where morphology tables are cached: `$DRLM_CACHE/morphology` (default `~/.cache/drl_microscopy/morphology`)."
+    return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'morphology'
 
 # %% ../nbs/12_report.ipynb #b8dd35d1
 _esc = lambda s: html.escape(str(s), quote=True)
@@ -337,7 +454,7 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
                      active='active', std='std of μ', gbt_mean='GBT importance', permutation_mean='permutation importance')
         dt = _table(dims, cols, [heads[c] for c in cols])
     else: dt = '<p>' + _esc(', '.join(res['dim_names'].get('drl-transfer', []))) + '</p>'
-    ev = load_json(run/'names'/'seed0.json') if (run/'names'/'seed0.json').exists() else None
+    ev = load_json(RunLayout(run).names(0)) if RunLayout(run).names(0).exists() else None
     if ev:                                     # the evidence beside the names: the score of every dim for every factor
         arows = [dict(dim=f"{k}: {n}", **{f: f"{ev['score'][k][i]:.2f}" for i, f in enumerate(ev['factor_names'])}) for k, n in enumerate(ev['names'])]
         dt += ('<p>The evidence: the score OS·A of every dim (rows, with the name it implies) for every source factor (columns); a name needs '

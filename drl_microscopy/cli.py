@@ -4,7 +4,7 @@
 
 # %% ../nbs/14_cli.ipynb #ea57f007
 from __future__ import annotations
-import sys, os, inspect, contextlib, warnings
+import sys, inspect, contextlib, warnings
 from pathlib import Path
 import argparse
 from . import __version__

@@ -27,14 +27,16 @@ __all__ = ['names_or_default', 'save_figure', 'encode_mu', 'interpret_latents', 
            'latent_importance', 'top_dims', 'plot_importance', 'class_names_of', 'plot_scatter2d', 'correlate',
            'plot_correlation', 'class_centroids', 'open_set_distances', 'plot_open_set']
 
-# %% ../nbs/09a_interpret.ipynb #1c1b2dea
+# %% ../nbs/09a_interpret.ipynb #ip01c1b00
 def _check_len(a, b, what_a, what_b):
     if len(a) != len(b): raise DrlmError(f"{what_a} has {len(a)} rows but {what_b} has {len(b)}: they must match")
 
+# %% ../nbs/09a_interpret.ipynb #ip01c1b01
 def _device(model):
     p = next(iter(model.parameters()), None) if isinstance(model, nn.Module) else None
     return p.device if p is not None else torch.device('cpu')
 
+# %% ../nbs/09a_interpret.ipynb #ip01c1b02
 @contextlib.contextmanager
 def _evaluating(model):
     "Put `model` in eval mode and no-grad for the block, then restore its training flag."
@@ -45,6 +47,7 @@ def _evaluating(model):
     finally:
         if isinstance(model, nn.Module): model.train(was)
 
+# %% ../nbs/09a_interpret.ipynb #ip01c1b03
 def _check_names(dim_names, latent):
     if dim_names is None: return [f'dim{k}' for k in range(latent)]
     dim_names = [str(n) for n in dim_names]
@@ -52,6 +55,7 @@ def _check_names(dim_names, latent):
     if len(set(dim_names)) != latent: raise DrlmError(f"dim names must be unique, got {dim_names}")
     return dim_names
 
+# %% ../nbs/09a_interpret.ipynb #ip01c1b04
 def names_or_default(model_or_bundle, # a model or bundle
                      latent:int, # its number of latent dims
                      dim_names:list|None, # the names given, if any
@@ -60,6 +64,7 @@ def names_or_default(model_or_bundle, # a model or bundle
     if dim_names is None and getattr(model_or_bundle, 'factor_names', None): dim_names = bundle_dim_names(model_or_bundle)
     return _check_names(dim_names, latent)
 
+# %% ../nbs/09a_interpret.ipynb #ip01c1b05
 def save_figure(fig:Figure, # the figure to write
                 path:str|Path|None=None, # PNG file to write atomically; nothing is written when None
                 dpi:int=100, # resolution
@@ -91,7 +96,7 @@ def interpret_latents(model_or_bundle, # a model or bundle
         raise DrlmError(f"dim_names has {len(dim_names)} names but the model has {mu.shape[1]} latent dims")
     return pd.DataFrame(mu, columns=names_or_default(model_or_bundle, mu.shape[1], dim_names))
 
-# %% ../nbs/09a_interpret.ipynb #ceff7cd9
+# %% ../nbs/09a_interpret.ipynb #ip1ceff00
 def resolve_dim(dim, # a dim index or a dim name
                 dim_names:list[str]|None, # the names of the dims (may be None when `dim` is an index)
                 latent:int, # number of latent dims
@@ -104,6 +109,7 @@ def resolve_dim(dim, # a dim index or a dim name
     if dim not in names: raise DrlmError(f"unknown dim name {dim!r}; dims are {names}")
     return names.index(dim)
 
+# %% ../nbs/09a_interpret.ipynb #ip1ceff01
 def latent_size(model:nn.Module, # a VAE
                 z0=None, # a start code, if any
                )->int:
@@ -116,6 +122,7 @@ def latent_size(model:nn.Module, # a VAE
     if n0 is not None and n0 != int(lat): raise DrlmError(f"z0 has {n0} values but the model has {int(lat)} latent dims")
     return int(lat)
 
+# %% ../nbs/09a_interpret.ipynb #ip1ceff02
 def decode(model_or_bundle, # a model or bundle
            z, # codes (N, latent) or one code (latent,)
            bs:int=256, # batch size
@@ -129,6 +136,7 @@ def decode(model_or_bundle, # a model or bundle
         for i in range(0, len(z), bs): out.append(model.decode(z[i:i+bs].to(dev)).detach().float().cpu())
     return torch.cat(out)
 
+# %% ../nbs/09a_interpret.ipynb #ip1ceff03
 def traverse(model_or_bundle, # a model or bundle
              z0=None, # start code (latent,): an image's μ; None for the prior mean 0
              dims=None, # dims to move (indices or names); None for all
@@ -195,11 +203,12 @@ def nearest_images_along(z_data, # codes of the real images (N, latent)
     sel = images[idx] if isinstance(images, (np.ndarray, torch.Tensor)) else [images[i] for i in idx]
     return sel, idx, values
 
-# %% ../nbs/09a_interpret.ipynb #450cab3f
+# %% ../nbs/09a_interpret.ipynb #ip2450c00
 def is_image_batch(out:torch.Tensor)->bool:
     "Whether a decoder's output is a batch of images (N, C, H, W) with 1-4 channels (a features model decodes to vectors)."
     return out.ndim == 4 and out.shape[1] in (1, 2, 3, 4)
 
+# %% ../nbs/09a_interpret.ipynb #ip2450c01
 def _traversal_cells(model, z0, dims, dim_names, values, relative, z_data, images):
     "Rows of display images, row names and per-cell values, decoded or nearest real images."
     pixel, given = False, model
@@ -231,6 +240,7 @@ def _traversal_cells(model, z0, dims, dim_names, values, relative, z_data, image
         rows.append([to_display(im) for im in sel]); vals.append(v)
     return rows, [names[d] for d in idx], vals
 
+# %% ../nbs/09a_interpret.ipynb #ip2450c02
 def plot_traversals(model_or_bundle, # a model or bundle (None: nearest real images only)
                     z0=None, # start code; None for the prior mean (decoded) or the median code (nearest images)
                     dims=None, # dims to show (indices or names); None for every dim not inactive
@@ -257,13 +267,14 @@ def plot_traversals(model_or_bundle, # a model or bundle (None: nearest real ima
     fig.subplots_adjust(wspace=0.05, hspace=0.35)
     return save_figure(fig, path)
 
-# %% ../nbs/09a_interpret.ipynb #b152b4fc
+# %% ../nbs/09a_interpret.ipynb #ip3b15200
 def _to_uint8(a, scale, thumb=None):
     im = Image.fromarray((np.asarray(a)*255).round().astype(np.uint8))
     if im.mode != 'RGB': im = im.convert('RGB')
     w, h = im.size if thumb is None else thumb
     return im.resize((w*scale, h*scale), Image.NEAREST)
 
+# %% ../nbs/09a_interpret.ipynb #ip3b15201
 def traversal_gif(model_or_bundle, # a model or bundle (None: nearest real images only)
                   path:str|Path, # the .gif file to write
                   z0=None, # start code (None: prior mean, or median code for nearest images)
@@ -296,7 +307,7 @@ def traversal_gif(model_or_bundle, # a model or bundle (None: nearest real image
     frames[0].save(buf, format='GIF', save_all=True, append_images=frames[1:], duration=duration, loop=0)
     return atomic_write(path, buf.getvalue())
 
-# %% ../nbs/09a_interpret.ipynb #9fd40a73
+# %% ../nbs/09a_interpret.ipynb #ip49fd400
 def _codes_frame(z, dim_names, what='z'):
     "Codes as a DataFrame with named columns, from a DataFrame (columns = names) or an array."
     if isinstance(z, pd.DataFrame):
@@ -308,6 +319,7 @@ def _codes_frame(z, dim_names, what='z'):
     if a.ndim != 2: raise DrlmError(f"{what} must be codes (N, latent), got shape {a.shape}")
     return pd.DataFrame(a, columns=_check_names(dim_names, a.shape[1]))
 
+# %% ../nbs/09a_interpret.ipynb #ip49fd401
 def latent_importance(z_train, y_train, # train codes (N, latent) or DataFrame, and their class labels
                       z_test, y_test, # test codes and labels (permutation importance is measured on them)
                       dim_names:list[str]|None=None, # names of the dims (columns of a DataFrame are used otherwise)
@@ -343,6 +355,7 @@ def latent_importance(z_train, y_train, # train codes (N, latent) or DataFrame, 
     df.attrs.update(balanced_accuracy_mean=float(np.mean(bal)), balanced_accuracy_std=float(np.std(bal, ddof=ddof)), n_seeds=len(seeds))
     return df
 
+# %% ../nbs/09a_interpret.ipynb #ip49fd402
 def top_dims(importance:pd.DataFrame, # a `latent_importance` table
              k:int=2, # how many
              by:str='gbt_mean', # column to rank by
@@ -367,7 +380,7 @@ def plot_importance(importance:pd.DataFrame, # a `latent_importance` table
     fig.tight_layout()
     return save_figure(fig, path)
 
-# %% ../nbs/09a_interpret.ipynb #bcc732e7
+# %% ../nbs/09a_interpret.ipynb #ip5bcc700
 def class_names_of(y, classes=None)->np.ndarray:
     "Class labels as an array of names: integer labels are looked up in `classes`."
     y = np.asarray(y)
@@ -378,6 +391,7 @@ def class_names_of(y, classes=None)->np.ndarray:
         return np.asarray(classes, dtype=object)[y]
     return y.astype(str).astype(object)
 
+# %% ../nbs/09a_interpret.ipynb #ip5bcc701
 def plot_scatter2d(z, # codes (N, latent) or DataFrame with named columns
                    y, # class labels (ints with `classes`, or names)
                    dim_names:list[str]|None=None, # names of the dims of z
@@ -408,13 +422,14 @@ def plot_scatter2d(z, # codes (N, latent) or DataFrame with named columns
     ax.legend(fontsize=7, markerscale=1.5, loc='best')
     return save_figure(fig, path)
 
-# %% ../nbs/09a_interpret.ipynb #f0f24d2f
+# %% ../nbs/09a_interpret.ipynb #ip6f0f200
 def _fisher_ci(r, n, confidence, var=1.0):
     if n <= 3 or not np.isfinite(r): return np.nan, np.nan
     z, se = np.arctanh(np.clip(r, -1 + 1e-12, 1 - 1e-12)), math.sqrt(var/(n - 3))
     q = stats.norm.ppf(0.5 + confidence/2)
     return float(np.tanh(z - q*se)), float(np.tanh(z + q*se))
 
+# %% ../nbs/09a_interpret.ipynb #ip6f0f201
 def _corr_pair(x, y, method, confidence):
     ok = np.isfinite(x) & np.isfinite(y); x, y = x[ok], y[ok]; n = int(ok.sum())
     if n < 3 or np.ptp(x) == 0 or np.ptp(y) == 0: return dict(r=np.nan, p=np.nan, ci_low=np.nan, ci_high=np.nan, n=n)
@@ -426,6 +441,7 @@ def _corr_pair(x, y, method, confidence):
     lo, hi = _fisher_ci(float(res.statistic), n, confidence, var=1.06)
     return dict(r=float(res.statistic), p=float(res.pvalue), ci_low=lo, ci_high=hi, n=n)
 
+# %% ../nbs/09a_interpret.ipynb #ip6f0f202
 def correlate(latents, # codes: DataFrame with named columns, or an array (N, latent)
               dim_names:list[str]|None=None, # names of the dims (for an array), or the columns to use (DataFrame)
               morph:pd.DataFrame|None=None, # measurements, one row per image (e.g. `measure_morphology`)
@@ -483,7 +499,7 @@ def plot_correlation(tables:dict, # the result of `correlate`
     fig.tight_layout()
     return save_figure(fig, path)
 
-# %% ../nbs/09a_interpret.ipynb #b5120773
+# %% ../nbs/09a_interpret.ipynb #ip7b51200
 def _class_name(c, classes, what):
     if isinstance(c, (int, np.integer)) and not isinstance(c, bool):
         if classes is None: return str(c)
@@ -491,6 +507,7 @@ def _class_name(c, classes, what):
         return str(list(classes)[c])
     return str(c)
 
+# %% ../nbs/09a_interpret.ipynb #ip7b51201
 def class_centroids(z, # codes (N, latent) or DataFrame
                     y, # class labels (ints with `classes`, or names)
                     dim_names:list[str]|None=None, # names of the dims
@@ -502,6 +519,7 @@ def class_centroids(z, # codes (N, latent) or DataFrame
     order = [c for c in (list(classes) if classes is not None else sorted(set(names))) if c in set(names)]
     return df.groupby(names).mean().reindex(order)
 
+# %% ../nbs/09a_interpret.ipynb #ip7b51202
 def open_set_distances(z, y, # codes and class labels of the samples
                        held_out, # the held-out class (name or index)
                        nearest_class=None, # the class it is compared with; None: the one with the nearest centroid
@@ -527,6 +545,7 @@ def open_set_distances(z, y, # codes and class labels of the samples
     d.attrs.update(held_out=ho, nearest_class=nc)
     return d
 
+# %% ../nbs/09a_interpret.ipynb #ip7b51203
 def plot_open_set(z, y, # codes and class labels
                   held_out, # the held-out class (name or index)
                   nearest_class=None, # the class it was mistaken for (None: nearest centroid)

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import os, sys, html, types, base64, resource
 from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
@@ -41,7 +42,7 @@ def _fmt(m:dict|None, scale=100)->str:
     if not m or m.get('mean') is None: return '—'
     return f"{scale*m['mean']:.1f} ± {scale*m['std']:.1f}"
 
-# %% ../nbs/12_report.ipynb #b54c9647
+# %% ../nbs/12_report.ipynb #rp0b54c00
 _SCALARS = ('omes', 'omes_os', 'omes_mes', 'mig', 'dci_disentanglement', 'dci_completeness', 'dci_informativeness', 'sap',
             'modularity', 'explicitness', 'beta_vae', 'factor_vae')
 
@@ -60,11 +61,13 @@ def _importance_table(per_seed:list)->pd.DataFrame:
     df.index.name = 'dim'
     return df.sort_values('gbt_mean', ascending=False) if len(df) else df
 
+# %% ../nbs/12_report.ipynb #rp0b54c01
 def _points(a, b)->str:
     "'3.2 points above' / 'below' / 'level with' (ties: within 0.05 points)."
     d = 100 * (a - b)
     return 'level with' if abs(d) < 0.05 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
 
+# %% ../nbs/12_report.ipynb #rp0b54c02
 def check_sentences(accuracy:dict, # `results.json`'s accuracy: method → classifier → mean/std
                    )->list:
     "The method's comparisons as plain sentences, from the same means as the accuracy table."
@@ -87,6 +90,7 @@ def check_sentences(accuracy:dict, # `results.json`'s accuracy: method → class
                        f"{METHOD_NAMES['morphology']} alone ({100*b['mean']:.1f}): it {goal} the goal of 3 points above.")
     return out
 
+# %% ../nbs/12_report.ipynb #rp0b54c03
 def console_summary(res:dict, # a `results.json` dict
                    )->str:
     "The end of `drlm run` / `drlm transfer` on the console: the balanced accuracies and the measured names, in plain text."
@@ -103,6 +107,7 @@ def console_summary(res:dict, # a `results.json` dict
     if names: lines.append("named dims (measured, seed 0): " + ', '.join(names))
     return '\n'.join(lines)
 
+# %% ../nbs/12_report.ipynb #rp0b54c04
 def write_results(job, # the run's `run.TransferJob` (folder, settings, stage record, source model)
                  ):
     "Every number of a run in RUN/results.json (the stage `results`)."
@@ -167,11 +172,12 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
                torch_threads=torch.get_num_threads(), device=str(job.dev), reproduce=job.reproduce())
     save_json(out/'results.json', res)
 
-# %% ../nbs/12_report.ipynb #76c611fb
+# %% ../nbs/12_report.ipynb #rp176c600
 def _close(fig):
     import matplotlib.pyplot as plt
     if fig is not None and getattr(fig, 'number', None) is not None: plt.close(fig)
 
+# %% ../nbs/12_report.ipynb #rp176c601
 def plot_accuracy(results:dict, # a `results.json` dict
                   path:str|Path|None=None, # write the figure as PNG here
                  ):
@@ -192,10 +198,12 @@ def plot_accuracy(results:dict, # a `results.json` dict
     fig.tight_layout()
     return save_figure(fig, path)
 
+# %% ../nbs/12_report.ipynb #rp176c602
 def figure_names(held:bool)->list:
     return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
             + (['figures/open_set.png'] if held else []))
 
+# %% ../nbs/12_report.ipynb #rp176c603
 def plot_examples(x, # images (N, C, H, W) in [0, 1]
                   y, # their class indices (N,)
                   classes:list, # class names
@@ -216,6 +224,7 @@ def plot_examples(x, # images (N, C, H, W) in [0, 1]
     fig.subplots_adjust(left=min(0.4, 0.012 * max(len(str(c)) for c in classes) + 0.05), right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.08)
     return save_figure(fig, path)
 
+# %% ../nbs/12_report.ipynb #rp176c604
 def open_set_codes(run:Path, # a run folder with an open-set study
                    o:dict, # its `results.json` open_set entry
                   )->tuple:
@@ -225,6 +234,7 @@ def open_set_codes(run:Path, # a run folder with an open-set study
     h, known = o['held_out'], oc['y_train'] != o['held_out']
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
 
+# %% ../nbs/12_report.ipynb #rp176c605
 def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
@@ -392,7 +402,7 @@ def morphology_cache()->Path:
     "Where morphology tables are cached: `$DRLM_CACHE/morphology` (default `~/.cache/drl_microscopy/morphology`)."
     return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'morphology'
 
-# %% ../nbs/12_report.ipynb #b8dd35d1
+# %% ../nbs/12_report.ipynb #rp2b8dd00
 _esc = lambda s: html.escape(str(s), quote=True)
 
 def _img(path:Path, alt:str)->str:
@@ -400,49 +410,65 @@ def _img(path:Path, alt:str)->str:
     mime = {'.png': 'image/png', '.gif': 'image/gif', '.jpg': 'image/jpeg'}.get(path.suffix.lower(), 'application/octet-stream')
     return f'<img src="data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}" alt="{_esc(alt)}">'
 
+# %% ../nbs/12_report.ipynb #rp2b8dd01
 def _table(rows:list, cols:list, heads:list|None=None)->str:
     h = ''.join(f'<th>{_esc(c)}</th>' for c in (heads or cols))
     body = ''.join('<tr>' + ''.join(f'<td>{_esc(r.get(c, ""))}</td>' for c in cols) + '</tr>' for r in rows)
     return f'<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
+# %% ../nbs/12_report.ipynb #rpsec00
+def _figure(run:Path, *parts)->Path:
+    "A figure of a run: `run/parts`, or the file of that name in `run/figures/` (older runs kept some there)."
+    return next((run.joinpath(*q) for q in [parts, ('figures', parts[-1])] if run.joinpath(*q).is_file()), run.joinpath(*parts))
 
-def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
-          )->Path:
-    "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
-    run = Path(run)
-    if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
-    res = load_json(run/'results.json')
-    cfg = make_config(res['settings'])
+# %% ../nbs/12_report.ipynb #rpsec01
+def _report_head(run:Path, res:dict)->list:
+    "The title and the run's source model."
+    out = []
     tg, sm = res['target'], res['source_model']
-    fig = lambda *p: next((run.joinpath(*q) for q in [p, ('figures', p[-1])] if run.joinpath(*q).is_file()), run.joinpath(*p))
-    S = []
-    S.append(f"<h1>drl_microscopy report: {_esc(tg['target'])}</h1>"
+    out.append(f"<h1>drl_microscopy report: {_esc(tg['target'])}</h1>"
              f"<p>Run folder <code>{_esc(run)}</code>, created {_esc(res['created'])}. Source model: <code>{_esc(sm['path'])}</code> "
              f"({_esc(sm['input'])}, {_esc((sm.get('config') or {}).get('model'))}, β = {_esc((sm.get('config') or {}).get('beta'))}, "
              f"source {_esc((sm.get('source') or {}).get('name'))}{', backbone ' + _esc(sm['backbone']['name']) if sm.get('backbone') else ''}).</p>")
-    # dataset
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec02
+def _report_dataset(run:Path, res:dict)->list:
+    "The dataset section: classes, counts, examples, notes and skipped files."
+    fig, out = partial(_figure, run), []
+    tg = res['target']
     rows = [dict(cls=c, train=v['train'], test=v['test']) for c, v in tg['counts'].items()]
     sk = res.get('skipped_files') or []
-    S.append('<h2 id="dataset">Dataset</h2>' + f"<p>{_esc(tg['kind'])} target <code>{_esc(tg['source'])}</code>: {len(tg['classes'])} classes, "
+    out.append('<h2 id="dataset">Dataset</h2>' + f"<p>{_esc(tg['kind'])} target <code>{_esc(tg['source'])}</code>: {len(tg['classes'])} classes, "
              f"{tg['n_train']} training and {tg['n_test']} test images of shape {_esc(tuple(tg['image_shape']))}; {tg['n_skipped']} file{'' if tg['n_skipped'] == 1 else 's'} skipped.</p>"
              + _table(rows, ['cls', 'train', 'test'], ['class', 'train', 'test'])
              + '<p>What each class looks like: training images, one row per class (a seeded draw).</p>'
              + _img(fig('figures', 'examples.png'), 'example training images of every class')
              + ''.join(f'<p class="note">{_esc(n)}</p>' for n in tg.get('notes', []))
              + (('<details><summary>skipped files</summary>' + _table(sk, ['path', 'reason']) + '</details>') if sk else ''))
-    # accuracy
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec03
+def _report_accuracy(run:Path, res:dict, cfg)->list:
+    "The accuracy section: the table of every method, the sentences that read it, the figures (or why there is no score)."
+    fig, out = partial(_figure, run), []
     acc_rows = [dict(r, method=METHOD_NAMES.get(r['method'], r['method']), classifier=r['classifier'].upper(), text=r['text'],
                      values=', '.join(f'{100*v:.1f}' for v in res['accuracy'][r['method']][r['classifier']]['values']))
                 for r in res['accuracy_table']]
     sentences = res.get('check_sentences') or check_sentences(res.get('accuracy') or {})
-    if res.get('accuracy_withheld'): S.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
+    if res.get('accuracy_withheld'): out.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
                                               + _esc(res['accuracy_withheld']) + '.</p>' + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
-    else: S.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
+    else: out.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
              f"{cfg.seeds} seed(s). <b>{METHOD_NAMES['drl-transfer']}</b> is the method; the others are baselines on the same split.</p>"
              + _table(acc_rows, ['method', 'classifier', 'text', 'n', 'values'], ['method', 'classifier', 'balanced accuracy (%)', 'seeds', 'per seed'])
              + ('<ul class="checks">' + ''.join(f'<li>{_esc(t)}</li>' for t in sentences) + '</ul>' if sentences else '')
              + _img(fig('figures', 'accuracy.png'), 'accuracy of every method') + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
-    # named factors
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec04
+def _report_factors(run:Path, res:dict)->list:
+    "The named-factors section (names, the evidence, traversals) and the importance section."
+    fig, out = partial(_figure, run), []
     dims_csv = run/'interpret'/'dims.csv'
     if dims_csv.exists():
         dims = pd.read_csv(dims_csv).fillna('').to_dict('records')
@@ -460,7 +486,7 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
         dt += ('<p>The evidence: the score OS·A of every dim (rows, with the name it implies) for every source factor (columns); a name needs '
                f"{ev['rule']['min_score']} and a clear lead.</p>" + _table(arows, ['dim'] + ev['factor_names'])
                + (f"<p class=\"note\">No dim carries: {_esc(', '.join(ev['unnamed']))}.</p>" if ev['unnamed'] else ''))
-    S.append('<h2 id="factors">Named factors</h2><p>A dim of the fine-tuned model (first seed) carries a source factor\'s name only where '
+    out.append('<h2 id="factors">Named factors</h2><p>A dim of the fine-tuned model (first seed) carries a source factor\'s name only where '
              'its own measurement on the synthetic source shows it encodes that factor and clearly more than any other dim '
              '(<code>names/seed0.json</code>); a factor on two dims names both (<i>shape·1</i>, <i>shape·2</i>), a dim carrying no factor '
              'is <i>free</i>, a collapsed one <i>inactive</i>. Named dims are oriented so that a larger code means more of the factor '
@@ -468,47 +494,81 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
              'factor j on dim j) is shown beside, never in place of the measured name. The traversals move one dim '
              'at a time over the range its codes take on the test images (2 % to 98 % quantile), the others at the median code.</p>' + dt
              + _img(run/'interpret'/'traversals.png', 'traversals') + _img(run/'interpret'/'traversals.gif', 'animated traversals'))
-    S.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '
+    out.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '
              'the test images in the plane of the two most important dims.</p>'
              + _img(fig('interpret', 'importance.png'), 'importance') + _img(fig('interpret', 'scatter.png'), '2-D scatter'))
-    # morphology
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec05
+def _report_morphology(run:Path, res:dict)->list:
+    "The morphology-correlation section: the strongest correlations and the figure."
+    out = []
     idx = load_json(run/'interpret'/'index.json') if (run/'interpret'/'index.json').exists() else {}
     sc = (idx.get('findings') or {}).get('strongest_correlations') or []
     for r in sc:
         for k in ('r', 'ci_low', 'ci_high'): r[k] = f'{r[k]:.2f}' if isinstance(r[k], float) else r[k]
         r['p'] = f"{r['p']:.2g}" if isinstance(r['p'], float) else r['p']
-    S.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with CellProfiler\'s measurements '
+    out.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with CellProfiler\'s measurements '
              'of the test images (area, shape, Feret diameters, mean intensity, texture, granularity; the figure shows the main ones, the '
              'table the strongest of all); * marks p &lt; 0.05. Every measurement, Spearman and confidence intervals in '
              '<code>interpret/correlation.csv</code>.</p>' + (_table(sc, ['dim', 'feature', 'r', 'ci_low', 'ci_high', 'p']) if sc else '')
              + _img(run/'interpret'/'correlation_pearson.png', 'latent × morphology correlation'))
-    # disentanglement
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec06
+def _report_disentanglement(run:Path, res:dict)->list:
+    "The disentanglement section: the source model's scores against the fine-tuned ones."
+    out = []
     dis = res.get('disentanglement')
     if dis:
         drows = [dict(metric=k, source=f'{v:.3f}' if isinstance(v, float) else v, finetuned=(f"{dis['finetuned'][k]['mean']:.3f} ± {dis['finetuned'][k]['std']:.3f}"
                       if dis['finetuned'].get(k, {}).get('mean') is not None else '—')) for k, v in dis['source'].items()]
-        S.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>Scores on the synthetic source factors '
+        out.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>Scores on the synthetic source factors '
                  f"({_esc(', '.join(dis.get('factor_names') or []))}; {dis.get('n')} images) of the source model and of the fine-tuned models "
                  '(mean ± std over seeds): is the disentanglement preserved?</p>' + _table(drows, ['metric', 'source', 'finetuned'], ['metric', 'source model', 'fine-tuned'])
                  + _img(run/'association.png', 'OMES association'))
-    else: S.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>not computed (no metrics in the settings)</p>')
-    # open set
+    else: out.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>not computed (no metrics in the settings)</p>')
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec07
+def _report_open_set(run:Path, res:dict)->list:
+    "The open-set section: what the held-out class is taken for, dim by dim."
+    fig, out = partial(_figure, run), []
     o = res.get('open_set')
     if o:
         pr = [dict(r, fraction=f"{r['fraction']:.2f}", mean_confidence=f"{r['mean_confidence']:.2f}" if r['mean_confidence'] == r['mean_confidence'] else '—')
               for r in o['predicted']]
         dist = [dict(dim=k, distance=f'{v:.3f}') for k, v in sorted(o['distances'][o['nearest']].items(), key=lambda t: -t[1])]
-        S.append(f"<h2 id=\"openset\">Open set</h2><p>{_esc(o['summary'])}</p>" + _table(pr, ['class', 'count', 'fraction', 'mean_confidence'])
+        out.append(f"<h2 id=\"openset\">Open set</h2><p>{_esc(o['summary'])}</p>" + _table(pr, ['class', 'count', 'fraction', 'mean_confidence'])
                  + f"<p>Mean |distance| of the held-out images to the {_esc(o['nearest'])} centroid, by named dim:</p>" + _table(dist, ['dim', 'distance'])
                  + _img(fig('interpret', 'open_set.png'), 'open-set figure'))
-    else: S.append('<h2 id="openset">Open set</h2><p>no class held out</p>')
-    # reproduce
+    else: out.append('<h2 id="openset">Open set</h2><p>no class held out</p>')
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec08
+def _report_reproduce(run:Path, res:dict, cfg)->list:
+    "The reproduce section: the command, the settings, the time and memory of each stage."
+    out = []
     t = res['timing']
-    S.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {run/"config.toml"} --out NEW_FOLDER') + '</pre>'
+    out.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {run/"config.toml"} --out NEW_FOLDER') + '</pre>'
              f"<p>or <code>{_esc('drlm run --config ' + str(run/'config.toml') + ' --out NEW_FOLDER')}</code>. Settings:</p><pre>{_esc(to_toml(cfg))}</pre>"
              f"<p>Stages took {t['total_seconds']} s in total ({t.get('total_cpu_seconds', '?')} s of CPU time); peak memory {res['peak_memory_mb']} MiB; {res['torch_threads']} torch threads on {_esc(res['device'])}.</p>"
              + _table([dict(stage=k, seconds=v, cpu=(t.get('cpu_seconds') or {}).get(k)) for k, v in t['stages'].items()], ['stage', 'seconds', 'cpu'],
                       ['stage', 'wall (s)', 'CPU (s)']))
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec99
+def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
+          )->Path:
+    "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
+    run = Path(run)
+    if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
+    res = load_json(run/'results.json')
+    cfg = make_config(res['settings'])
+    tg = res['target']
+    S = [h for part in (_report_head(run, res), _report_dataset(run, res), _report_accuracy(run, res, cfg), _report_factors(run, res),
+                        _report_morphology(run, res), _report_disentanglement(run, res), _report_open_set(run, res), _report_reproduce(run, res, cfg))
+         for h in part]
     css = ('body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}table{border-collapse:collapse;margin:.6em 0}'
            'td,th{border:1px solid #ccc;padding:2px 8px;font-size:90%}th{background:#eee}img{max-width:100%;margin:.4em 0;display:block}'
            '.note,.missing{color:#666;font-size:90%}pre{background:#f4f4f4;padding:.6em;overflow-x:auto;white-space:pre-wrap}')

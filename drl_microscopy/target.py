@@ -14,7 +14,7 @@ from .config import RunConfig, is_preset, no_test_note, polarity_note
 # %% auto #0
 __all__ = ['NO_HELD_OUT', 'TargetData', 'load_target', 'held_out_class']
 
-# %% ../nbs/12a_target.ipynb #ebeedfd8
+# %% ../nbs/12a_target.ipynb #tg0ebee00
 @dataclass
 class TargetData:
     "A run's target images in memory: `(N, C, H, W)` float tensors in [0, 1], integer labels, class names and a summary."
@@ -28,12 +28,13 @@ class TargetData:
         return (f"TargetData({self.summary.get('target')}: {len(self.classes)} classes, train {len(self.y_train)}, "
                 f"test {len(self.y_test)}, images {tuple(self.x_train.shape[1:])})")
 
+# %% ../nbs/12a_target.ipynb #tg0ebee01
 def _stack(ds, what, progress):
     it = range(len(ds))
     if progress: it = progress_bar(it); it.comment = f'reading {what} images'     # fastprogress takes no comment argument
     return torch.stack([ds[i][0] for i in it]) if len(ds) else torch.zeros(0)
 
-
+# %% ../nbs/12a_target.ipynb #tg0ebee02
 def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, split)
                 size:int|None=None, # image side (None: `cfg.size`)
                 channels:int=3, # 1 or 3: the source model's channels
@@ -70,6 +71,7 @@ def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, spl
                    skipped=[dict(path=str(p), reason=r) for p, r in rep.skipped[:500]], n_skipped=len(rep.skipped), notes=notes)
     return TargetData(xtr.float().contiguous(), np.asarray(ytr, np.int64), xte.float().contiguous(), np.asarray(yte, np.int64), classes, summary)
 
+# %% ../nbs/12a_target.ipynb #tg0ebee03
 NO_HELD_OUT = ('', 'none')   # `held_out` settings that hold no class out
 
 def held_out_class(cfg:RunConfig, classes:list)->int|None:

@@ -568,7 +568,7 @@ def run(config:str|None=None, # a TOML config file (None: the defaults)
     cfg = job.cfg
     job.log(f"drlm run: {reproduce_command('run', cfg, job.out)}")
     t0 = time.perf_counter()
-    if not cfg.pretrain_run: job.stage('pretrain', ['pretrain/bundle.pt'], job.pretrain)
+    if not cfg.pretrain_run: job.stage('pretrain', [job.layout.pretrained], job.pretrain)
     job.transfer_stages()
     job.stage('interpret', ['interpret/index.json'], lambda: write_interpretation(job, job.out/'interpret'), deps=['results', 'figures'])
     if cfg.metrics: job.stage('evaluate', ['metrics.json'], job.evaluate, deps=['metrics-0', 'classify-0'])

@@ -88,7 +88,7 @@ def name_dims(latent:int, # number of latent dims
     return names
 
 # %% ../nbs/09_names.ipynb #42f46eca
-def bundle_dim_names(bundle, # a model bundle (`learner.load_bundle`), or a model
+def bundle_dim_names(bundle, # a model bundle (`bundle.load_bundle`), or a model
                      association=None, # optional factor → dim association (as for `name_dims`)
                      active=None, # optional activity mask or codes (as for `name_dims`)
                     )->list[str]:
@@ -203,7 +203,7 @@ def evidence_names(bundle, # a model bundle (its weights as trained: not oriente
                    z_target=None, # codes of the target's training images: dims collapsed there are `inactive<k>`
                    scores:dict|None=None, # an `evaluate` result of this bundle with OMES and `return_codes=True`: used instead of measuring again
                   )->dict:
-    "Names of a bundle's dims measured on its source (`interpret.measured_names`: association, signs), the `labels` intent beside."
+    "Names of a bundle's dims measured on its source (`measured_names`: association, signs), the `labels` intent beside."
     sc = scores if scores is not None else evaluate(bundle.model, renderer, n=n, seed=seed, metrics=('omes',), device=device, return_codes=True)
     act = np.zeros(int(bundle.model.latent), bool); act[sc['active_dims']] = True
     if z_target is not None: act &= active_dims(np.asarray(z_target))

@@ -108,7 +108,7 @@ def console_summary(res:dict, # a `results.json` dict
     return '\n'.join(lines)
 
 # %% ../nbs/12_report.ipynb #rp0b54c04
-def write_results(job, # the run's `run.TransferJob` (folder, settings, stage record, source model)
+def write_results(job, # the run's `transfer.TransferJob` (folder, settings, stage record, source model)
                  ):
     "Every number of a run in RUN/results.json (the stage `results`)."
     cfg, out, L = job.cfg, job.out, job.layout
@@ -235,7 +235,7 @@ def open_set_codes(run:Path, # a run folder with an open-set study
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
 
 # %% ../nbs/12_report.ipynb #rp176c605
-def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
+def write_figures(job, # the run's `transfer.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
     out, L = job.out, job.layout

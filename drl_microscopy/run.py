@@ -425,7 +425,7 @@ def _classify_all(reps:dict, y_train, y_test, classifiers, seed:int, class_names
             r.notes.append(f"every dim of the model collapsed (std < 0.05): all dims used")
         if wide: r.notes.append(f"gbt on {np.shape(ztr)[1]} features: scikit-learn's histogram gradient boosting with the same "
                                 "rounds, depth and learning rate (the exact one takes minutes at this width)")
-        rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist()
+        rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist(); rd['model'] = r.model    # kept by predict.save_run_model
         if clf == 'gbt' and method in ('drl-transfer', 'no-finetune'):
             pi = permutation_importance(r.model, np.asarray(zte)[:, r.dims], y_test, scoring='balanced_accuracy', n_repeats=5, random_state=seed)
             rd['permutation'] = dict(zip(r.dim_names, pi.importances_mean.tolist()))
@@ -445,6 +445,7 @@ def classify_seed(self:TransferJob, seed:int):
     reps = self.representations(seed)
     with threadpool_limits(1, user_api='blas'):     # small matrices: BLAS threads only contend (MLPs 10× slower on a busy machine)
         results = _classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes, self._clf_kwargs)
+    from drl_microscopy.predict import save_run_model; save_run_model(self, seed, reps, results)   # keeps (and removes) each fitted model
     codes = {f'{m}_{s}': np.asarray(v[i], np.float32) for m, v in reps.items() if m in ('drl-transfer', 'no-finetune', 'scratch')
              for i, s in ((0, 'train'), (1, 'test'))}
     _save_npz(self.out/f'seed{seed}'/'codes.npz', y_train=d.y_train, y_test=d.y_test, **codes)
@@ -536,7 +537,7 @@ def transfer_stages(self:TransferJob):
         if 'scratch' in cfg.baselines: S(f'scratch-{s}', [f'seed{s}/scratch.pt'], lambda s=s: self.scratch(s), deps=feat)
         if 'cnn' in cfg.baselines: S(f'cnn-{s}', [f'seed{s}/cnn.json'], lambda s=s: self.cnn(s), deps=pre)
         S(f'names-{s}', [f'names/seed{s}.json'], lambda s=s, ft=ft: self.measure_names(ft, self.out/'names'/f'seed{s}.json'), deps=feat + [f'finetune-{s}'])
-        S(f'classify-{s}', [f'seed{s}/classify.json', f'seed{s}/codes.npz'], lambda s=s: self.classify_seed(s),
+        S(f'classify-{s}', [f'seed{s}/classify.json', f'seed{s}/codes.npz', f'seed{s}/model/manifest.json'], lambda s=s: self.classify_seed(s),
           deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'metrics-source'])
         if cfg.metrics: S(f'metrics-{s}', [f'metrics/seed{s}.json'], lambda s=s, ft=ft: self.metrics_of(ft, self.out/'metrics'/f'seed{s}.json'),
                           deps=pre + [f'finetune-{s}'])

@@ -15,7 +15,8 @@ from .classify import save_classifier, load_classifier, contributions, decision_
 
 # %% auto #0
 __all__ = ['NAMED_METHODS', 'MODEL_FORMAT', 'MODEL_VERSION', 'MORPHOLOGY_KIND', 'standardisation', 'standardise',
-           'save_run_model', 'RunModel', 'explains', 'choose_method', 'list_images', 'predict']
+           'save_run_model', 'RunModel', 'explains', 'choose_method', 'list_images', 'predict', 'readable',
+           'top_contributions', 'explain_card', 'class_features', 'class_montages', 'misclassified_cards']
 
 # %% ../nbs/13b_predict.ipynb #b7a10006
 NAMED_METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'morphology', 'morphology-basic')   # methods whose features have names
@@ -358,3 +359,101 @@ def predict(run:str|Path, # a finished run folder (`drlm run` or `drlm transfer`
     df = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=cols)
     df.attrs.update(method=m, classifier=c, why=why)
     return df
+
+# %% ../nbs/13b_predict.ipynb #b7a10037
+def readable(name:str)->str:
+    "A feature name as words: 'AreaShape_MajorAxisLength' → 'area shape major axis length', 'nucleus_area' → 'nucleus area'."
+    import re
+    words = re.sub(r'(?<=[a-z])(?=[A-Z])', ' ', str(name)).replace('_', ' ').replace('-', ' ').split()
+    return ' '.join(w if w.isupper() and len(w) > 1 else w.lower() for w in words)
+
+def top_contributions(row:pd.Series, # a row of `predict` (or a Series of contributions by feature)
+                      k:int=3, # how many
+                     )->list:
+    "The `k` largest contributions by size, as `(feature, value)`, the intercept left out."
+    c = row.filter(like='contrib:') if any(str(i).startswith('contrib:') for i in row.index) else row
+    c = pd.to_numeric(c.drop(labels=['contrib:intercept', 'intercept'], errors='ignore'), errors='coerce').dropna()
+    c.index = [str(i).removeprefix('contrib:') for i in c.index]
+    return list(c.reindex(c.abs().sort_values(ascending=False, kind='stable').index)[:k].items())
+
+def explain_card(row:pd.Series, # a row of `predict`
+                 k:int=3, # contributions shown
+                )->str:
+    "The console card of one prediction: image, predicted class and probability, the `k` largest contributions in words."
+    if isinstance(row.get('error'), str) and row['error']: return f"image: {row['path']}\nnot predicted: {row['error']}"
+    p = pd.to_numeric(row.get(f"p:{row['predicted']}"), errors='coerce')
+    lines = [f"image: {row['path']}", f"predicted: {row['predicted']}" + (f" (probability {p:.2f})" if pd.notna(p) else '')]
+    top = top_contributions(row, k)
+    if top: lines.append('because: ' + ', '.join(f"{readable(n)} {v:+.1f}" for n, v in top))
+    else: lines.append('because: this classifier has no exact per-feature contributions (choose a linear method for reasons)')
+    return '\n'.join(lines)
+
+# %% ../nbs/13b_predict.ipynb #b7a10040
+def class_features(rows:pd.DataFrame, # `predict` rows with contributions
+                   y_true, # the true class name of each row
+                  )->dict:
+    "`{class: feature}`: per class, the named feature with the largest mean |contribution| towards it over that class's images predicted as it (else all its images)."
+    y = np.asarray(y_true)
+    c = rows.filter(like='contrib:').drop(columns='contrib:intercept', errors='ignore')
+    if c.shape[1] == 0: raise DrlmError("the rows hold no contributions: predict with a linear (or GBT) method")
+    out = {}
+    for k in dict.fromkeys(y):
+        sel = (y == k) & (rows.predicted.to_numpy() == k)
+        sel = sel if sel.any() else (y == k)
+        out[k] = c[sel].abs().mean().idxmax().removeprefix('contrib:')
+    return out
+
+def _show(ax, im):
+    im = np.asarray(im.detach().cpu() if torch.is_tensor(im) else im, dtype=np.float32)
+    ax.imshow(im[0] if im.shape[0] == 1 else np.moveaxis(im, 0, -1), cmap='gray' if im.shape[0] == 1 else None, vmin=0, vmax=1)
+    ax.set_xticks([]); ax.set_yticks([])
+
+# %% ../nbs/13b_predict.ipynb #b7a10041
+def class_montages(images, # test images (N, C, H, W) in [0, 1]
+                   rows:pd.DataFrame, # their `predict` rows (values and contributions)
+                   y_true, # their true class names
+                   n:int=8, # cells per class, evenly spaced along the feature
+                   path:str|Path|None=None, # save the figure here
+                  ):
+    "Per class, a row of its test cells ordered along the class's most important named feature (`class_features`), low to high, with the values."
+    import matplotlib.pyplot as plt
+    y, feats = np.asarray(y_true), class_features(rows, y_true)
+    fig, axes = plt.subplots(len(feats), n, figsize=(1.3 * n, 1.55 * len(feats)), squeeze=False)
+    for r_, (k, f) in enumerate(feats.items()):
+        idx = np.nonzero(y == k)[0]
+        v = rows[f'value:{f}'].to_numpy(np.float64)[idx]
+        order = idx[np.argsort(v, kind='stable')]
+        pick = order[np.unique(np.linspace(0, len(order) - 1, min(n, len(order))).round().astype(int))]
+        for j, ax in enumerate(axes[r_]):
+            ax.axis('off')
+            if j < len(pick):
+                _show(ax, images[pick[j]]); ax.axis('on')
+                ax.set_xlabel(f"{rows[f'value:{f}'].iloc[pick[j]]:.2g}", fontsize=7)
+        axes[r_, 0].set_title(f"{k}: by {readable(f)} (low → high)", fontsize=8, loc='left')
+    fig.tight_layout()
+    if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
+    return fig
+
+# %% ../nbs/13b_predict.ipynb #b7a10042
+def misclassified_cards(images, # test images (N, C, H, W) in [0, 1]
+                        rows:pd.DataFrame, # their `predict` rows (with contributions)
+                        y_true, # their true class names
+                        most:int=24, # cards at most (the first misclassified ones, in row order)
+                        cols:int=4, # cards per row
+                        path:str|Path|None=None, # save the figure here
+                       ):
+    "A card per misclassified test cell: the image, true and predicted class, the three largest contributions in words. None when every cell is right."
+    import matplotlib.pyplot as plt
+    y = np.asarray(y_true)
+    wrong = np.nonzero(rows.predicted.to_numpy() != y)[0][:most]
+    if not len(wrong): return None
+    nr = -(-len(wrong) // cols)
+    fig, axes = plt.subplots(nr, cols, figsize=(3.2 * cols, 1.9 * nr), squeeze=False)
+    for ax in axes.flat: ax.axis('off')
+    for ax, i in zip(axes.flat, wrong):
+        inset = ax.inset_axes([0, 0.05, 0.42, 0.9]); _show(inset, images[i])
+        why = '\n'.join(f"{readable(f)} {v:+.1f}" for f, v in top_contributions(rows.iloc[i]))
+        ax.text(0.46, 0.95, f"true: {y[i]}\npredicted: {rows.predicted.iloc[i]}\n{why}", va='top', fontsize=7, transform=ax.transAxes)
+    fig.tight_layout()
+    if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
+    return fig

@@ -64,8 +64,8 @@ def _method_features(job, method:str, reps:dict)->dict:
     if method in ('morphology', 'drl-morphology'): out['morphology'] = standardisation(pd.read_csv(job.out/'morphology.csv'))
     if method == 'morphology-basic': out['morphology'] = standardisation(pd.read_csv(job.out/'morphology_basic.csv'))
     if method == 'drl-morphology':
-        z = np.asarray(reps['drl-transfer'][0], np.float64)
-        out['codes'] = dict(mean=z.mean(0).tolist(), std=(z.std(0) + 1e-8).tolist())
+        z = np.asarray(reps['drl-transfer'][0])                # float32 as the run has them: the same arithmetic as the run's
+        out['codes'] = dict(mean=z.mean(0).astype(np.float64).tolist(), std=(z.std(0) + 1e-8).astype(np.float64).tolist(), dtype=str(z.dtype))
     if 'morphology' in out:          # the same numbers the run classified
         ztr = np.asarray(reps[method][0], np.float64)
         mine = standardise(pd.read_csv(job.out/('morphology_basic.csv' if method == 'morphology-basic' else 'morphology.csv')).query("split == 'train'")[out['morphology']['columns']], out['morphology'])
@@ -173,9 +173,12 @@ def values(self:RunModel, x:torch.Tensor, # prepared images (N, C, H, W) at the 
     if m is None: raise DrlmError(f"the run keeps no model of method {method!r}: it has {list(self.methods)}")
     parts_raw, parts_in = [], []
     if method in ('drl-transfer', 'no-finetune', 'scratch', 'drl-morphology'):
-        z = encode(self.encoder(method), self.inputs(x, method))[0].numpy().astype(np.float64)
-        parts_raw.append(z)
-        parts_in.append((z - np.asarray(m['codes']['mean'])) / np.asarray(m['codes']['std']) if 'codes' in m else z)
+        z = encode(self.encoder(method), self.inputs(x, method))[0].numpy()
+        parts_raw.append(z.astype(np.float64))
+        if 'codes' in m:                                   # standardised in the codes' own precision, as the run did
+            dt = np.dtype(m['codes'].get('dtype', 'float64'))
+            z = (z.astype(dt) - np.asarray(m['codes']['mean'], dt)) / np.asarray(m['codes']['std'], dt)
+        parts_in.append(z.astype(np.float64))
     if 'morphology' in m:
         kind = 'basic' if method == 'morphology-basic' else 'cellprofiler'
         st, s = m['morphology'], self.manifest['morphology']
@@ -201,13 +204,13 @@ def score(self:RunModel, x:torch.Tensor, # prepared images (N, C, H, W)
     Xd = X[:, dims]
     proba = model.predict_proba(Xd)
     labels = [self.classes[int(k)] for k in model.classes_]
-    df = pd.DataFrame({'predicted': [labels[i] for i in proba.argmax(1)]})
-    for j, l in enumerate(labels): df[f'p:{l}'] = proba[:, j]
-    for j, d in enumerate(dims): df[f'value:{names[d]}'] = raw[:, d]
+    cols = {'predicted': [labels[i] for i in proba.argmax(1)]}
+    cols.update({f'p:{l}': proba[:, j] for j, l in enumerate(labels)})
+    cols.update({f'value:{names[d]}': raw[:, d] for d in dims})
     if explain and explains(model):
         ct = contributions(model, Xd, c['dim_names'])
-        for col in ct.columns: df[f'contrib:{col}'] = ct[col].to_numpy()
-    return df
+        cols.update({f'contrib:{col}': ct[col].to_numpy() for col in ct.columns})
+    return pd.DataFrame(cols)
 
 def explains(clf)->bool:
     "Whether `classify.contributions` gives exact contributions for this classifier (standardised logistic regression, exact GBT)."

@@ -15,7 +15,7 @@ warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated',
 
 # %% auto #0
 __all__ = ['evaluate', 'interpret', 'report', 'command', 'add_flag', 'parser_for', 'main', 'synth', 'pretrain', 'library_command',
-           'config_flags', 'transfer', 'run']
+           'config_flags', 'transfer', 'run', 'predict']
 
 # %% ../nbs/14_cli.ipynb #880f8b81
 _COMMANDS = {}
@@ -276,6 +276,41 @@ def run(**kwargs):
     _finish(path)
     return path
 run.make_parser = _run_parser
+
+# %% ../nbs/14_cli.ipynb #c9d7e002
+def _predict_parser():
+    p = parser_for(predict, prog='drlm predict', skip=('images',))
+    p.add_argument('images', nargs='?', default='', help='a folder, a CSV list (a path column) or an image file (optional with --explain)')
+    return p
+
+@command()
+def predict(run:str, # a finished run folder (drlm run or drlm transfer)
+            images:str='', # a folder, a CSV list or an image file
+            out:str='predictions.csv', # the CSV to write, one row per image
+            method:str='', # METHOD or METHOD/CLASSIFIER, e.g. drl-transfer/linear (default: the best interpretable one in the run's table)
+            explain:str='', # print the card of this image: its class and the three largest contributions in words
+            seed:int=0, # whose kept model (one of the run's seeds)
+            bs:int=256, # images per batch (memory stays bounded by it)
+            resume:bool=False, # continue an interrupted --out
+            force:bool=False, # replace an existing --out
+            device:str='auto', # where encoders run: auto, cpu, cuda
+           ):
+    "Classify new images with a finished run, with the reason for each decision in named terms."
+    import pandas as pd
+    from drl_microscopy import predict as P
+    from drl_microscopy.core import load_json
+    if not images and not explain: raise DrlmError("give the images to predict (a folder, a CSV list or a file), or --explain FILE")
+    if images:
+        P.predict(run, images, method=method or None, out=out, seed=seed, bs=bs, resume=resume, force=force, keep=False, device=device)
+        rows = pd.read_csv(out, usecols=['predicted', 'error'], keep_default_na=False)
+        side = load_json(Path(out).with_name(Path(out).name + '.json'))
+        bad = int((rows.error != '').sum())
+        print(f"wrote {len(rows)} predictions to {out} (method {side['method']}/{side['classifier']})"
+              + (f"; {bad} file(s) could not be read: see the error column" if bad else ''))
+    if explain:
+        row = P.predict(run, [explain], method=method or None, seed=seed, progress=False, device=device).iloc[0]
+        print(P.explain_card(row))
+predict.make_parser = _predict_parser
 
 # %% ../nbs/14_cli.ipynb #bea3f424
 #| eval: false

@@ -22,6 +22,7 @@ import fastai.callback.schedule  # noqa: F401 (patches Learner.fit_one_cycle)
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from .core import DrlmError, set_seed, save_json, load_json, check_run_folder, releases_locks
+from .predict import save_run_model
 from . import synth
 from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
@@ -328,7 +329,7 @@ def classify_all(reps:dict, y_train, y_test, classifiers, seed:int, class_names,
             r.notes.append("every dim of the model collapsed (std < 0.05): all dims used")
         if wide: r.notes.append(f"gbt on {np.shape(ztr)[1]} features: scikit-learn's histogram gradient boosting with the same "
                                 "rounds, depth and learning rate (the exact one takes minutes at this width)")
-        rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist()
+        rd = r.to_dict(); rd['y_pred'] = np.asarray(r.y_pred).tolist(); rd['model'] = r.model    # kept by predict.save_run_model
         if clf == 'gbt' and method in ('drl-transfer', 'no-finetune'):
             pi = permutation_importance(r.model, np.asarray(zte)[:, r.dims], y_test, scoring='balanced_accuracy', n_repeats=5, random_state=seed)
             rd['permutation'] = dict(zip(r.dim_names, pi.importances_mean.tolist()))
@@ -349,6 +350,7 @@ def classify_seed(self:TransferJob, seed:int):
     reps = self.representations(seed)
     with threadpool_limits(1, user_api='blas'):     # small matrices: BLAS threads only contend (MLPs 10× slower on a busy machine)
         results = classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes, self._clf_kwargs)
+    save_run_model(self, seed, reps, results)        # keeps (and takes out of `results`) each fitted model, for `drlm predict`
     codes = {f'{m}_{s}': np.asarray(v[i], np.float32) for m, v in reps.items() if m in ('drl-transfer', 'no-finetune', 'scratch')
              for i, s in ((0, 'train'), (1, 'test'))}
     save_npz(self.layout.codes(seed), y_train=d.y_train, y_test=d.y_test, **codes)
@@ -428,7 +430,7 @@ def transfer_stages(self:TransferJob):
         if 'scratch' in cfg.baselines: S(f'scratch-{s}', [L.scratch(s)], lambda s=s: self.scratch(s), deps=feat)
         if 'cnn' in cfg.baselines: S(f'cnn-{s}', [L.cnn(s)], lambda s=s: self.cnn(s), deps=pre)
         S(f'names-{s}', [L.names(s)], lambda s=s: self.measure_names(L.finetuned(s), L.names(s)), deps=feat + [f'finetune-{s}'])
-        S(f'classify-{s}', [L.classified(s), L.codes(s)], lambda s=s: self.classify_seed(s),
+        S(f'classify-{s}', [L.classified(s), L.codes(s), L.seed(s)/'model'/'manifest.json'], lambda s=s: self.classify_seed(s),
           deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'metrics-source'])
         if cfg.metrics: S(f'metrics-{s}', [L.metrics(s)], lambda s=s: self.metrics_of(L.finetuned(s), L.metrics(s)), deps=pre + [f'finetune-{s}'])
         names += [f'finetune-{s}', f'names-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'metrics-{s}']

@@ -61,6 +61,7 @@ class RunLayout:
     def names(self, of:int|str)->Path: return self.root/'names'/f'{self.stage_file(of)}.json'
     def metrics(self, of:int|str)->Path: return self.root/'metrics'/f'{self.stage_file(of)}.json'
     def openset(self, name:str)->Path: return self.root/'openset'/name
+    def verdict(self, of:int|str)->Path: return self.root/'names'/f'{self.stage_file(of)}-verdict.json'
     @property
     def pretrained(self)->Path: return self.root/'pretrain'/'bundle.pt'
     @staticmethod

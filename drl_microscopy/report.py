@@ -104,7 +104,13 @@ def console_summary(res:dict, # a `results.json` dict
             lines.append(f"balanced accuracy (%), mean ± std over {res['settings']['seeds']} seed(s):")
             lines += [f"  {a:<{w}}  {b}" for a, b in rows]
     names = (res.get('dim_names') or {}).get('drl-transfer')
-    if names: lines.append("named dims (measured, seed 0): " + ', '.join(names))
+    nv = (res.get('name_verdicts') or {}).get('0') or (res.get('name_verdicts') or {}).get(0)
+    if nv:
+        k = nv['kept']
+        lines.append(f"named dims (seed 0; ✓ confirmed on these images, ✗ not: what the dim tracks instead): " + ', '.join(nv['labels']))
+        lines.append(f"names kept through transfer: {k['named_on_source']} named on the source, {k['still_named']} still named after "
+                     f"fine-tuning, {k['confirmed_on_target']} confirmed on the target")
+    elif names: lines.append("named dims (measured, seed 0; not checked on the target): " + ', '.join(names))
     return '\n'.join(lines)
 
 # %% ../nbs/12_report.ipynb #rp0b54c04
@@ -165,7 +171,8 @@ def write_results(job, # the run's `transfer.TransferJob` (folder, settings, sta
                source_model=dict(path=str(job.bundle_path), input='features' if job.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
                                  backbone=b.backbone),
-               dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
+               dim_names=c0['dim_names'], name_verdicts={str(s): load_json(L.verdict(s)) for s in range(cfg.seeds) if L.verdict(s).exists()},
+               accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
                importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks, check_sentences=sentences,
                timing=dict(stages=timing, total_seconds=round(sum(timing.values()), 1), cpu_seconds=cpu,
                            total_cpu_seconds=round(sum(v or 0 for v in cpu.values()), 1)), peak_memory_mb=round(peak_memory_mb(), 1),
@@ -465,6 +472,22 @@ def _report_accuracy(run:Path, res:dict, cfg)->list:
              + _img(fig('figures', 'accuracy.png'), 'accuracy of every method') + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
     return out
 
+# %% ../nbs/12_report.ipynb #rpverd01
+def _verdict_html(res:dict)->str:
+    "The names as checked on the target: a sentence on how many held through transfer, then a row per named dim."
+    nv = (res.get('name_verdicts') or {}).get('0')
+    if not nv: return '<p class="note">The names were not checked on the target\'s images (a run made before the check existed).</p>'
+    k, fmt = nv['kept'], lambda x: '' if x is None else f'{x:+.2f}' if isinstance(x, float) else str(x)
+    rows = [dict(dim=r['dim'], label=nv['labels'][r['dim']], measurement=r['measurement'] or '(not measured)',
+                 r=fmt(r['r']), ci='' if r['lo'] is None else f"{r['lo']:+.2f} … {r['hi']:+.2f}", verdict=r['verdict'],
+                 tracks='' if not r.get('tracks') else f"{r['tracks']} ({fmt(r['tracks_r'])})") for r in nv['verdicts']]
+    head = (f"<p><b>Checked on these images</b> ({nv['n']} test images, {nv['modality']}): {k['named_on_source']} dims were named on the "
+            f"source, {k['still_named']} kept their name after fine-tuning, and {k['confirmed_on_target']} are confirmed by the target's own "
+            "measurements: |r| ≥ 0.5 with the expected sign against the CellProfiler measurement the factor declares (angles such as "
+            "orientation and hue as angles). A name not confirmed is shown with ✗ and what the dim tracks instead; never read it as its factor.</p>")
+    return head + _table(rows, ['dim', 'label', 'measurement', 'r', 'ci', 'verdict', 'tracks'],
+                         ['dim', 'name as shown', 'expected measurement', 'r', '95 % interval', 'verdict', 'tracks instead (r)'])
+
 # %% ../nbs/12_report.ipynb #rpsec04
 def _report_factors(run:Path, res:dict)->list:
     "The named-factors section (names, the evidence, traversals) and the importance section."
@@ -480,6 +503,7 @@ def _report_factors(run:Path, res:dict)->list:
                      active='active', std='std of μ', gbt_mean='GBT importance', permutation_mean='permutation importance')
         dt = _table(dims, cols, [heads[c] for c in cols])
     else: dt = '<p>' + _esc(', '.join(res['dim_names'].get('drl-transfer', []))) + '</p>'
+    dt = _verdict_html(res) + dt
     ev = load_json(RunLayout(run).names(0)) if RunLayout(run).names(0).exists() else None
     if ev:                                     # the evidence beside the names: the score of every dim for every factor
         arows = [dict(dim=f"{k}: {n}", **{f: f"{ev['score'][k][i]:.2f}" for i, f in enumerate(ev['factor_names'])}) for k, n in enumerate(ev['names'])]

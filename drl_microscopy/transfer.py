@@ -33,15 +33,16 @@ from . import metrics   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report
 from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
-from .config import RunConfig, make_config, check_config, load_config, read_toml, is_preset, resolve
+from .verdict import name_verdicts, names_kept, verdict_labels
+from .config import RunConfig, make_config, check_config, load_config, read_toml, is_preset, resolve, border_luminance
 from .job import Job, RunLayout, save_npz, load_npz, write_csv, on_terminal, source_bundle_path, prepare_run_folder, check_apart
 from .target import TargetData, load_target, held_out_class
 from .report import write_results, write_figures, write_evaluation, write_interpretation, figure_names, morphology_cache, report
 
 # %% auto #0
-__all__ = ['WIDE_GBT', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'backbone_features', 'TransferJob', 'morphology_files',
-           'morphology_features', 'wide_gbt', 'classify_all', 'reproduce_command', 'start', 'resolved_as_saved',
-           'model_settings', 'given_settings', 'transfer', 'run']
+__all__ = ['WIDE_GBT', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'backbone_features',
+           'TransferJob', 'morphology_files', 'morphology_features', 'wide_gbt', 'classify_all', 'reproduce_command',
+           'start', 'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
 
 # %% ../nbs/13_transfer.ipynb #b9111a24
 def image_format(cfg:RunConfig, # the run's settings (resolved)
@@ -357,6 +358,32 @@ def classify_seed(self:TransferJob, seed:int):
     save_json(self.layout.classified(seed),
               dict(seed=seed, classes=d.classes, dim_names={m: list(v[2]) for m, v in reps.items() if m != 'features'}, results=results))
 
+# %% ../nbs/13_transfer.ipynb #13v00002
+VERDICT_MEASUREMENTS = ('sizeshape', 'intensity', 'texture', 'granularity')   # what a verdict reads when the run measured nothing
+
+@patch
+def target_table(self:TransferJob)->pd.DataFrame:
+    "CellProfiler's measurements of the test images, in their order: the run's morphology table, or measured now."
+    f = self.out/'morphology.csv'
+    if f.exists():
+        t = pd.read_csv(f)
+        return t[t.split == 'test'].drop(columns=['split', 'y', 'label'], errors='ignore').reset_index(drop=True)
+    return morphology_table(self.data.x_test, measurements=VERDICT_MEASUREMENTS, progress=self.bars, cache_dir=morphology_cache())[0]
+
+@patch
+def name_verdict(self:TransferJob, seed:int):
+    "Stage `verdict-<seed>`: the verdict of every named dim of the fine-tuned model on the target's test images."
+    L = self.layout
+    names = load_json(L.names(seed))['names']
+    z = load_npz(L.codes(seed))['drl-transfer_test']
+    modality = 'brightfield' if border_luminance(self.data.x_train) > 0.5 else 'fluorescence'
+    v = name_verdicts(z, names, self.target_table(), modality)
+    kept = names_kept(load_json(L.names('source'))['names'], names, v)
+    rows = [{k: (None if isinstance(x, float) and not np.isfinite(x) else x) for k, x in r.items()} for r in v.reset_index().to_dict('records')]
+    labels = verdict_labels(names, v)
+    save_json(L.verdict(seed), dict(seed=seed, modality=modality, n=int(len(z)), threshold=0.5, verdicts=rows, labels=labels, kept=kept))
+    self.log(f"names on the target (seed {seed}): " + (', '.join(l for l, n in zip(labels, names) if l != n) or 'no named dim'))
+
 # %% ../nbs/13_transfer.ipynb #94d6f8b9
 @patch
 def metrics_of(self:TransferJob, bundle_path, out_path):
@@ -432,8 +459,9 @@ def transfer_stages(self:TransferJob):
         S(f'names-{s}', [L.names(s)], lambda s=s: self.measure_names(L.finetuned(s), L.names(s)), deps=feat + [f'finetune-{s}'])
         S(f'classify-{s}', [L.classified(s), L.codes(s), L.seed(s)/'model'/'manifest.json'], lambda s=s: self.classify_seed(s),
           deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'metrics-source'])
+        S(f'verdict-{s}', [L.verdict(s)], lambda s=s: self.name_verdict(s), deps=[f'classify-{s}', 'morphology'])
         if cfg.metrics: S(f'metrics-{s}', [L.metrics(s)], lambda s=s: self.metrics_of(L.finetuned(s), L.metrics(s)), deps=pre + [f'finetune-{s}'])
-        names += [f'finetune-{s}', f'names-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'metrics-{s}']
+        names += [f'finetune-{s}', f'names-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'verdict-{s}', f'metrics-{s}']
     held = self.held_name() is not None
     if held: S('openset', [L.openset(f) for f in ('openset.json', 'codes.npz', 'finetune.pt', 'names.json')], self.open_set, deps=feat + ['metrics-source'])
     S('results', [L/'results.json'], lambda: write_results(self), deps=names + ['openset'])

@@ -153,8 +153,8 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
     need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
     if backbone not in ('', 'none'):
-        from drl_microscopy.features import _resolve_source
-        _resolve_source(backbone)                     # an unknown name is an error naming it
+        from drl_microscopy.features import resolve_source
+        resolve_source(backbone)                     # an unknown name is an error naming it
         need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
         need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
         need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")
@@ -201,7 +201,8 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
               mixed_precision=mixed_precision)
     if backbone in ('', 'none'): path = distributed_pretrain(source=source, **kw)
     else:
-        from drl_microscopy.features import make_backbone, feature_source, feature_pool, pool_cache
+        from drl_microscopy.features import make_backbone
+        from drl_microscopy.phi import feature_source, feature_pool, pool_cache
         from drl_microscopy.core import default_device
         bb = make_backbone(backbone, '', backbone_size, default_device(device))
         src = feature_source(source, bb, centred=not not_centred, device=device)

@@ -20,7 +20,8 @@ from .config import *
 from .config import _FIELD_TYPES
 from .report import *
 from .report import _save_npz, _load_npz, _write_csv, _mean_std, _figure_names, _close, _now, open_set_codes
-from .features import make_backbone, phi_parts, source_renderer, _features
+from .features import make_backbone, backbone_features
+from .phi import phi_parts, source_renderer
 from .morphology import morphology_table
 from .target import *
 
@@ -124,7 +125,7 @@ def dim_names_for(bundle, # a model bundle
     return name_dims(latent, [], active=np.asarray(z_train))
 
 def evidence_names(bundle, # a model bundle (its weights as trained: not oriented)
-                   renderer, # its synthetic source (`features.source_renderer`)
+                   renderer, # its synthetic source (`phi.source_renderer`)
                    n:int=2000, # source images rendered and encoded
                    seed:int=0, # seed of the sample
                    device='cpu', # where to encode
@@ -156,8 +157,8 @@ def image_format(cfg:RunConfig, bundle=None)->tuple:
     return cfg.size, ch if isinstance(ch, int) else 3
 
 def kept_renders(source):
-    "A Φ source (`features.FeatureSource`) that keeps the features of each seeded render it made; any other source as it is."
-    from drl_microscopy.features import FeatureSource
+    "A Φ source (`phi.FeatureSource`) that keeps the features of each seeded render it made; any other source as it is."
+    from drl_microscopy.phi import FeatureSource
     if not isinstance(source, FeatureSource): return source
     import hashlib
     class KeptFeatures(FeatureSource):
@@ -259,7 +260,7 @@ def write_data(self:TransferJob):
 def extract_features(self:TransferJob):
     "Stage `features` (Φ path): scaled backbone features of the training and test images."
     bb, sc = self.backbone
-    f = {s: sc(_features(bb, getattr(self.data, f'x_{s}'))).cpu().numpy().astype(np.float32) for s in ('train', 'test')}
+    f = {s: sc(backbone_features(bb, getattr(self.data, f'x_{s}'))).cpu().numpy().astype(np.float32) for s in ('train', 'test')}
     _save_npz(self.out/'features.npz', **f)
 
 @patch
@@ -817,7 +818,7 @@ def pretrain(self:TransferJob):
               bs=cfg.pretrain_bs, lr=cfg.pretrain_lr, out=dest, resume=again, device=cfg.device, progress=self.bars,
               bs_flag='--pretrain_bs', lr_flag='--pretrain_lr')
     if self.phi:
-        from drl_microscopy.features import feature_source
+        from drl_microscopy.phi import feature_source
         bb = make_backbone(cfg.backbone, cfg.backbone_weights, cfg.backbone_size, self.dev)
         pretrain(feature_source(cfg.source, bb, device=self.dev), hidden=cfg.phi_hidden, **kw)
     else: pretrain(cfg.source, size=cfg.size, **kw)

@@ -37,7 +37,7 @@ def remeasure(model:str, # 'zoo:NAME', NAME (a shipped model) or a bundle file
               device='cpu', # where to render and encode
              )->dict:
     "OMES, MIG and DCI-D of a model measured again on `n` fresh images of its source (through its backbone for a Φ model)."
-    from drl_microscopy.features import source_renderer
+    from drl_microscopy.phi import source_renderer
     from drl_microscopy.metrics import evaluate
     path = zoo_bundle(model) if str(model).startswith(ZOO_PREFIX) or str(model) in zoo_models() else Path(model)
     b = load_bundle(path, device=device)

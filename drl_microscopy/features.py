@@ -11,6 +11,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 from fastcore.basics import patch
+from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device, atomic_open, save_json, load_json
 
 # %% auto #0
@@ -472,7 +473,6 @@ def extract_features(backbone:Backbone|nn.Module|str, # a `Backbone`, a module o
                      return_labels:bool=False, # also return the labels (int64, or None when the data has none)
                     ):
     "Features `(N, D)` float32 of every image, in order; from the on-disk cache when it holds them."
-    from fastai.data.core import DataLoaders
     if isinstance(data, DataLoaders): raise DrlmError("pass one loader (e.g. dls.train or dls.test), not the whole DataLoaders")
     if not isinstance(backbone, Backbone): backbone = Backbone(backbone)
     data = at_backbone_size(data, backbone)    # image files reach the backbone from their own pixels, at its size

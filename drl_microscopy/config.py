@@ -17,9 +17,9 @@ from threadpoolctl import threadpool_limits
 from .core import DrlmError, default_device, atomic_write, read_text, check_settings
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PHI_BACKBONE', 'AUTO_SOURCES', 'RunConfig', 'make_config',
-           'to_toml', 'read_toml', 'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance',
-           'polarity_note', 'no_test_note', 'zoo_choice', 'auto_backbone', 'auto_source']
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'FIELD_TYPES', 'PHI_BACKBONE', 'AUTO_SOURCES', 'RunConfig',
+           'make_config', 'to_toml', 'read_toml', 'save_config', 'load_config', 'check_config', 'is_preset',
+           'border_luminance', 'polarity_note', 'no_test_note', 'zoo_choice', 'auto_backbone', 'auto_source']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
@@ -71,10 +71,10 @@ class RunConfig:
 
 # %% ../nbs/11_config.ipynb #3dc50ca0
 _LIST_FIELDS = {f.name for f in fields(RunConfig) if f.type in ('list', list)}
-_FIELD_TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(RunConfig)}
+FIELD_TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(RunConfig)}   # every setting's type name, in `RunConfig` order
 
 def _coerce(name, v):
-    t = _FIELD_TYPES[name]
+    t = FIELD_TYPES[name]
     bad = lambda: DrlmError(f"setting {name!r} must be of type {t}, got {v!r}")
     if t == 'list':
         if isinstance(v, str): return [s.strip() for s in v.split(',') if s.strip()]
@@ -108,8 +108,8 @@ def make_config(config=None, # a TOML file, a dict, a `RunConfig`, or None for t
     elif isinstance(config, (str, Path)): base = read_toml(config)
     else: raise DrlmError(f"config must be a TOML file, a dict or a RunConfig, got {type(config).__name__}")
     vals = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    unknown = sorted(set(vals) - set(_FIELD_TYPES))
-    if unknown: raise DrlmError(f"unknown setting(s) {unknown}; the settings are: {', '.join(_FIELD_TYPES)}")
+    unknown = sorted(set(vals) - set(FIELD_TYPES))
+    if unknown: raise DrlmError(f"unknown setting(s) {unknown}; the settings are: {', '.join(FIELD_TYPES)}")
     return RunConfig(**{k: _coerce(k, v) for k, v in vals.items()})
 
 # %% ../nbs/11_config.ipynb #96a0903e

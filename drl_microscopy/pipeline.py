@@ -8,9 +8,9 @@ __all__ = []
 # %% ../nbs/13a_pipeline.ipynb #c0f1d004
 import warnings
 from .config import *
-from .config import _FIELD_TYPES, _coerce
+from .config import FIELD_TYPES, _coerce
 from .report import *
-from .report import _save_npz, _load_npz, _write_csv, _mean_std, _fmt, _SCALARS
+from .report import save_npz, load_npz, write_csv, mean_std, _fmt, _SCALARS
 from .target import *
 from .run import *
 warnings.warn("drl_microscopy.pipeline is now drl_microscopy.config, .report and .run; this alias goes in the next release",

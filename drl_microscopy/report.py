@@ -16,24 +16,27 @@ from fastprogress.fastprogress import progress_bar
 from threadpoolctl import threadpool_limits
 from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
 from .config import *
-from .config import _FIELD_TYPES
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'plot_examples',
-           'open_set_codes', 'write_figures', 'report']
+__all__ = ['now_iso', 'peak_memory_mb', 'save_npz', 'load_npz', 'write_csv', 'mean_std', 'check_sentences', 'console_summary',
+           'write_results', 'close_figure', 'plot_accuracy', 'figure_names', 'plot_examples', 'open_set_codes',
+           'write_figures', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
-def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
+def now_iso()->str:
+    "The local time to the second, ISO 8601 (`created` stamps, log lines)."
+    return datetime.datetime.now().isoformat(timespec='seconds')
 
 def peak_memory_mb(children:bool=False)->float:
     "Peak resident memory of this process (or of its finished children) in MiB."
     r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
     return r / (1024 * 1024) if sys.platform == 'darwin' else r / 1024
 
-def _save_npz(path, **arrays)->Path:
+def save_npz(path, **arrays)->Path:
+    "Write NumPy arrays to an .npz file atomically (a crash leaves the old file or none)."
     buf = io.BytesIO(); np.savez(buf, **arrays); return atomic_write(path, buf.getvalue())
 
-def _load_npz(path)->dict:
+def load_npz(path)->dict:
     "The arrays of an .npz file; a missing, truncated or corrupt one is an error naming it."
     try:
         with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
@@ -42,9 +45,12 @@ def _load_npz(path)->dict:
         raise DrlmError(f"{path} is not a readable .npz file (truncated or corrupt: {type(e).__name__}: {e}); delete it and "
                         "continue the run with --resume to write it again") from None
 
-def _write_csv(path, df:pd.DataFrame, index=False)->Path: return atomic_write(path, df.to_csv(index=index))
+def write_csv(path, df:pd.DataFrame, index=False)->Path:
+    "Write a table as CSV atomically."
+    return atomic_write(path, df.to_csv(index=index))
 
-def _mean_std(vals)->dict:
+def mean_std(vals)->dict:
+    "Mean, sample std (ddof=1; 0 for one value), count and values of the finite numbers in `vals` (None skipped)."
     v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], dtype=np.float64)
     if len(v) == 0: return dict(mean=None, std=None, n=0, values=[])
     return dict(mean=float(v.mean()), std=float(v.std(ddof=1)) if len(v) > 1 else 0.0, n=int(len(v)), values=v.tolist())
@@ -66,7 +72,7 @@ def _importance_table(per_seed:list)->pd.DataFrame:
         for k, v in perm.items(): rows[k]['permutation'].append(v)
     out = {}
     for k, r in rows.items():
-        g, p = _mean_std(r['gbt']), _mean_std(r['permutation'])
+        g, p = mean_std(r['gbt']), mean_std(r['permutation'])
         out[k] = dict(gbt_mean=g['mean'], gbt_std=g['std'], permutation_mean=p['mean'], permutation_std=p['std'], n_seeds=g['n'])
     df = pd.DataFrame.from_dict(out, orient='index')
     df.index.name = 'dim'
@@ -137,7 +143,7 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
         for v in per_seed.values():
             for byc in v.values():
                 for r in byc.values(): r['balanced_accuracy'] = r['accuracy'] = None
-    accuracy = {m: {k: _mean_std(v) for k, v in acc[m].items()} for m in METHODS if m in acc}
+    accuracy = {m: {k: mean_std(v) for k, v in acc[m].items()} for m in METHODS if m in acc}
     table = [dict(method=m, classifier=k, mean=v['mean'], std=v['std'], n=v['n'], text=_fmt(v)) for m, byc in accuracy.items() for k, v in byc.items()]
     c0 = load_json(out/'seed0'/'classify.json')
     imp = _importance_table([(v['drl-transfer']['gbt'].get('importances') or {}, v['drl-transfer']['gbt'].get('permutation') or {})
@@ -147,7 +153,7 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
         src = load_json(out/'metrics'/'source.json')
         fts = [load_json(out/'metrics'/f'seed{s}.json') for s in range(cfg.seeds)]
         dis = dict(source={k: src[k] for k in _SCALARS if k in src},
-                   finetuned={k: _mean_std([f[k] for f in fts]) for k in _SCALARS if k in src},
+                   finetuned={k: mean_std([f[k] for f in fts]) for k in _SCALARS if k in src},
                    source_association=src.get('association'), finetuned_association=[f.get('association') for f in fts],
                    factor_names=src.get('factor_names'), n=src.get('n'))
     checks = {}
@@ -167,7 +173,7 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
     b = job.bundle
     timing = {k: v['seconds'] for k, v in job.record['stages'].items()}
     cpu = {k: v.get('cpu_seconds') for k, v in job.record['stages'].items()}
-    res = dict(format='drl_microscopy.results', version=1, created=_now(), run=str(out), settings=asdict(cfg),
+    res = dict(format='drl_microscopy.results', version=1, created=now_iso(), run=str(out), settings=asdict(cfg),
                target={k: v for k, v in data.items() if k != 'skipped'}, skipped_files=data.get('skipped', [])[:50],
                source_model=dict(path=str(job.bundle_path), input='features' if job.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
@@ -180,7 +186,8 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
     save_json(out/'results.json', res)
 
 # %% ../nbs/12_report.ipynb #76c611fb
-def _close(fig):
+def close_figure(fig):
+    "Close a figure made through pyplot (a `Figure` made directly, or None, is left as it is)."
     import matplotlib.pyplot as plt
     if fig is not None and getattr(fig, 'number', None) is not None: plt.close(fig)
 
@@ -206,7 +213,9 @@ def plot_accuracy(results:dict, # a `results.json` dict
     fig.tight_layout()
     return save_figure(fig, path)
 
-def _figure_names(held:bool)->list:
+def figure_names(held:bool, # whether the run holds classes out (adds the open-set figure)
+                )->list:
+    "The figures a transfer run writes, as paths in its folder."
     return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
             + (['figures/open_set.png'] if held else []))
 
@@ -236,7 +245,7 @@ def open_set_codes(run:Path, # a run folder with an open-set study
                    o:dict, # its `results.json` open_set entry
                   )->tuple:
     "`(z, y)` for the open-set figure: the known classes' training codes and the held-out class's test codes, as `open_set_report` measured its distances."
-    oc = _load_npz(Path(run)/'openset'/'codes.npz')
+    oc = load_npz(Path(run)/'openset'/'codes.npz')
     if 'z_train' not in oc: return oc['z_test'], oc['y_test']          # a run of an earlier version
     h, known = o['held_out'], oc['y_train'] != o['held_out']
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
@@ -256,14 +265,14 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     r = types.SimpleNamespace(**c0['results']['drl-transfer'][clf]); r.confusion = np.asarray(r.confusion)
     score = 'no balanced accuracy (a class has no test image)' if res.get('accuracy_withheld') else f"balanced accuracy {100*r.balanced_accuracy:.1f}%"
     fig = plot_confusion(r, title=f"{METHOD_NAMES['drl-transfer']}, {clf.upper()}, seed 0: {score}")
-    save_figure(fig, out/'figures'/'confusion.png'); _close(fig)
+    save_figure(fig, out/'figures'/'confusion.png'); close_figure(fig)
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else None
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
     if imp is not None and len(imp): plot_importance(imp.fillna(0.0), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
     else:
         from matplotlib.figure import Figure
         f = Figure(figsize=(4, 1)); f.text(0.5, 0.5, 'no GBT classifier: no importance', ha='center'); save_figure(f, out/'figures'/'importance.png')
-    codes = _load_npz(out/'seed0'/'codes.npz')
+    codes = load_npz(out/'seed0'/'codes.npz')
     names = c0['dim_names']['drl-transfer']
     z = pd.DataFrame(codes['drl-transfer_test'], columns=names)
     active = [n for n in names if not n.startswith('inactive')]

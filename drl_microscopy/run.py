@@ -17,9 +17,9 @@ from threadpoolctl import threadpool_limits
 from .core import (DrlmError, RunExistsError, set_seed, default_device, atomic_write, save_json, load_json, run_folder,
                                  check_run_folder, file_digest, check_output, claim_output, releases_locks)
 from .config import *
-from .config import _FIELD_TYPES
+from .config import FIELD_TYPES
 from .report import *
-from .report import _save_npz, _load_npz, _write_csv, _mean_std, _figure_names, _close, _now, open_set_codes
+from .report import save_npz, load_npz, write_csv, mean_std, figure_names, close_figure, now_iso, open_set_codes
 from .features import make_backbone, backbone_features
 from .phi import phi_parts, source_renderer
 from .morphology import morphology_table
@@ -66,7 +66,7 @@ class Job:
 
     def log(self, msg:str):
         "Append a timestamped line to `log.txt` (and print it unless quiet)."
-        with open(self.out/'log.txt', 'a', encoding='utf-8') as f: f.write(f"{_now()} {msg}\n")
+        with open(self.out/'log.txt', 'a', encoding='utf-8') as f: f.write(f"{now_iso()} {msg}\n")
         if not self.quiet: print(msg, flush=True)
 
     def stage(self, name:str, # stage name (unique in the run)
@@ -90,7 +90,7 @@ class Job:
         missing = [str(p) for p in paths if not p.exists()]
         if missing: raise RuntimeError(f"stage {name} finished without writing {missing}")
         self.redone.add(name); self.ran.append(name)
-        self.record['stages'][name] = dict(finished=_now(), seconds=round(dt, 3), cpu_seconds=round(cpu, 3), invocation=self.invocation,
+        self.record['stages'][name] = dict(finished=now_iso(), seconds=round(dt, 3), cpu_seconds=round(cpu, 3), invocation=self.invocation,
                                            artifacts={a: file_digest(p) for a, p in zip(artifacts, paths)})
         save_json(self.out/'stages.json', self.record)
         self.log(f"stage {name}: finished in {dt:.1f} s")
@@ -214,7 +214,7 @@ class TransferJob(Job):
     def inputs(self, split:str)->torch.Tensor:
         "What the model encodes for a split: the images, or their scaled backbone features."
         if not self.phi: return getattr(self.data, f'x_{split}')
-        f = self.cached('features', lambda: _load_npz(self.out/'features.npz'))
+        f = self.cached('features', lambda: load_npz(self.out/'features.npz'))
         return torch.from_numpy(f[split])
     def measure_names(self, path:Path, dest:Path, keep=None)->dict:
         "Stage `names-*`: the dims of the bundle at `path` named from measurement on the source (collapsed: on the training images, or those `keep` marks), into `dest`."
@@ -261,7 +261,7 @@ def extract_features(self:TransferJob):
     "Stage `features` (Φ path): scaled backbone features of the training and test images."
     bb, sc = self.backbone
     f = {s: sc(backbone_features(bb, getattr(self.data, f'x_{s}'))).cpu().numpy().astype(np.float32) for s in ('train', 'test')}
-    _save_npz(self.out/'features.npz', **f)
+    save_npz(self.out/'features.npz', **f)
 
 @patch
 def finetune(self:TransferJob, seed:int, path:str|Path, keep=None):
@@ -273,7 +273,7 @@ def finetune(self:TransferJob, seed:int, path:str|Path, keep=None):
                              recon_scale=float(b.config.get('recon_scale', 1.0)))
     self._fit(learn, self.cfg.finetune_epochs)
     path = Path(path)
-    _write_csv(path.with_suffix('.csv'), learn.training_log.history)
+    write_csv(path.with_suffix('.csv'), learn.training_log.history)
     learn.save_bundle(path, extra=dict(b.extra or {}, seed=seed, n_images=int(len(x))))
 
 @patch
@@ -291,7 +291,7 @@ def scratch(self:TransferJob, seed:int):
     learn.bundle_info['config']['task'] = 'scratch'
     self._fit(learn, self.cfg.finetune_epochs, what='training the scratch baseline')
     p = self.out/f'seed{seed}'/'scratch.pt'
-    _write_csv(p.with_suffix('.csv'), learn.training_log.history)
+    write_csv(p.with_suffix('.csv'), learn.training_log.history)
     learn.save_bundle(p, extra=dict(b.extra or {}, seed=seed))
 
 # %% ../nbs/13_run.ipynb #922cfb68
@@ -345,7 +345,7 @@ def morphology(self:TransferJob):
         if failed: self.log(f"morphology ({kind}): {len(failed)} image(s) without a measurable object (their values are the training median), e.g. "
                             + '; '.join(f'{k}: {v}' for k, v in list(failed.items())[:3]))
         found[kind] = dict(file=name, n_failed=len(failed), failed=dict(list(failed.items())[:200]))
-        _write_csv(self.out/name, pd.concat(parts, ignore_index=True))
+        write_csv(self.out/name, pd.concat(parts, ignore_index=True))
     save_json(self.out/'morphology.json', found)
 
 def morphology_cache()->Path:
@@ -448,7 +448,7 @@ def classify_seed(self:TransferJob, seed:int):
         results = _classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes, self._clf_kwargs)
     codes = {f'{m}_{s}': np.asarray(v[i], np.float32) for m, v in reps.items() if m in ('drl-transfer', 'no-finetune', 'scratch')
              for i, s in ((0, 'train'), (1, 'test'))}
-    _save_npz(self.out/f'seed{seed}'/'codes.npz', y_train=d.y_train, y_test=d.y_test, **codes)
+    save_npz(self.out/f'seed{seed}'/'codes.npz', y_train=d.y_train, y_test=d.y_test, **codes)
     save_json(self.out/f'seed{seed}'/'classify.json',
               dict(seed=seed, classes=d.classes, dim_names={m: list(v[2]) for m, v in reps.items() if m != 'features'}, results=results))
 
@@ -477,7 +477,7 @@ def open_set(self:TransferJob):
     with threadpool_limits(1, user_api='blas'):
         rep = open_set_report(ztr, d.y_train, zte, d.y_test, held_out=h, dim_names=names, clf='gbt', seed=0,
                               class_names=d.classes, n_estimators=self.cfg.gbt_estimators)
-    _save_npz(self.out/'openset'/'codes.npz', z_test=zte.astype(np.float32), y_test=d.y_test, z_train=ztr.astype(np.float32), y_train=d.y_train)
+    save_npz(self.out/'openset'/'codes.npz', z_test=zte.astype(np.float32), y_test=d.y_test, z_train=ztr.astype(np.float32), y_train=d.y_train)
     save_json(self.out/'openset'/'openset.json', dict(rep.to_dict(), summary=rep.summary(), dim_names=names,
                                                     centroids=rep.centroids.to_dict('index')))
 
@@ -545,7 +545,7 @@ def transfer_stages(self:TransferJob):
     held = self.held_name() is not None
     if held: S('openset', ['openset/openset.json', 'openset/codes.npz', 'openset/finetune.pt', 'openset/names.json'], self.open_set, deps=feat + ['metrics-source'])
     S('results', ['results.json'], self.results, deps=names + ['openset'])
-    S('figures', _figure_names(held), self.figures, deps=['results'])
+    S('figures', figure_names(held), self.figures, deps=['results'])
 
 # %% ../nbs/13_run.ipynb #281bf548
 def _run_config(run:Path)->RunConfig:
@@ -569,7 +569,7 @@ def interpret(self:TransferJob, dest:str|Path):
     classes = res['target']['classes']
     c0 = load_json(out/'seed0'/'classify.json')
     names = c0['dim_names']['drl-transfer']
-    codes = _load_npz(out/'seed0'/'codes.npz')
+    codes = load_npz(out/'seed0'/'codes.npz')
     ztr, zte, yte = codes['drl-transfer_train'], codes['drl-transfer_test'], codes['y_test']
     files, findings = [], {}
     def add(p): files.append(str(Path(p).relative_to(dest))); return p
@@ -583,7 +583,7 @@ def interpret(self:TransferJob, dest:str|Path):
                              score=[round(ev['score'][k][best(k)], 3) for k in range(len(names))],
                              intended=ev['intended'] or [''] * len(names)))
     dims = dims.join(imp, on='name')
-    _write_csv(add(dest/'dims.csv'), dims)
+    write_csv(add(dest/'dims.csv'), dims)
     # traversals
     ft = self.oriented(out/'seed0'/'finetune.pt', out/'names'/'seed0.json')
     z0 = np.median(zte, 0)
@@ -601,7 +601,7 @@ def interpret(self:TransferJob, dest:str|Path):
         I.traversal_gif(ft, add(dest/'traversals.gif'), z0=z0, dims=show, dim_names=names, values=span(11))
     # importance and scatter
     if len(imp):
-        _write_csv(add(dest/'importance.csv'), imp.reset_index())
+        write_csv(add(dest/'importance.csv'), imp.reset_index())
         I.plot_importance(imp.fillna(0.0), add(dest/'importance.png'), title='named dims: importance (mean ± std over seeds)')
         findings['most_important'] = list(imp.index[:2])
     active = [n for n in names if not I.is_inactive(n)]
@@ -613,10 +613,10 @@ def interpret(self:TransferJob, dest:str|Path):
     else:
         m, _ = morphology_table(self.data.x_test, progress=self.bars, cache_dir=morphology_cache()); morph = m.assign(split='test', y=self.data.y_test)
     morph = morph[morph.split == 'test'].reset_index(drop=True)
-    _write_csv(add(dest/'morphology.csv'), morph)
+    write_csv(add(dest/'morphology.csv'), morph)
     feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]
     corr = I.correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
-    _write_csv(add(dest/'correlation.csv'), corr['table'])
+    write_csv(add(dest/'correlation.csv'), corr['table'])
     shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
     for method in ('pearson', 'spearman'):
         fig = I.plot_correlation({k: (v if k == 'table' else v[shown]) for k, v in corr.items()}, method, path=add(dest/f'correlation_{method}.png'))
@@ -629,9 +629,9 @@ def interpret(self:TransferJob, dest:str|Path):
     if o:
         I.plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
                         classes=classes, path=add(dest/'open_set.png'))
-        _write_csv(add(dest/'open_set.csv'), pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
+        write_csv(add(dest/'open_set.csv'), pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
         findings['open_set'] = o['summary']
-    save_json(dest/'index.json', dict(files=files, findings=findings, run=str(out), created=_now()))
+    save_json(dest/'index.json', dict(files=files, findings=findings, run=str(out), created=now_iso()))
 
 _KEY_MEASUREMENTS = ('AreaShape_Area', 'AreaShape_Perimeter', 'AreaShape_MajorAxisLength', 'AreaShape_MinorAxisLength', 'AreaShape_Eccentricity',
                      'AreaShape_Solidity', 'AreaShape_FormFactor', 'AreaShape_Orientation', 'AreaShape_MaxFeretDiameter')
@@ -674,7 +674,7 @@ def explorers(run:str, # a finished transfer run folder (`drlm transfer` or `drl
     if not names_path.exists(): raise DrlmError(f"{names_path} not found: the run has no measured names for seed {seed}")
     b, names = job.oriented(Path(run)/f'seed{seed}'/'finetune.pt', names_path), load_json(names_path)['names']
     d = job.data
-    z = _load_npz(Path(run)/f'seed{seed}'/'codes.npz')['drl-transfer_test'] if (Path(run)/f'seed{seed}'/'codes.npz').exists() else None
+    z = load_npz(Path(run)/f'seed{seed}'/'codes.npz')['drl-transfer_test'] if (Path(run)/f'seed{seed}'/'codes.npz').exists() else None
     extra = dict(z_data=z, images=d.x_test) if job.phi else {}
     le = LatentExplorer(b, dim_names=names, **extra)
     de = DatasetExplorer(b, d.x_test, d.y_test, classes=d.classes, dim_names=names, inputs=job.inputs('test') if job.phi else None, z=z)
@@ -733,7 +733,7 @@ _RESUME_FREE_UNTIL = {      # setting -> artifacts of the stages that use it: it
 def _resume_changes(old:RunConfig, cfg:RunConfig, out:Path)->tuple:
     "The setting changes of a resumed run, as `key: old -> new` strings: `(refused, allowed)`."
     refused, allowed = [], []
-    for k in _FIELD_TYPES:
+    for k in FIELD_TYPES:
         a, b = getattr(old, k), getattr(cfg, k)
         if a == b or k in _RESUME_FREE: continue
         free = k in _RESUME_FREE_UNTIL and not any(any(out.glob(g)) for g in _RESUME_FREE_UNTIL[k])

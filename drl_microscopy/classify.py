@@ -35,11 +35,11 @@ def _unwrap_model(model):
     return model
 
 def _batches(data, bs):
-    "Batches `(x, y or None)` in a fixed order: `features._batches`, refusing a whole `DataLoaders`."
+    "Batches `(x, y or None)` in a fixed order: `features.image_batches`, refusing a whole `DataLoaders`."
     from fastai.data.core import DataLoaders
-    from drl_microscopy.features import _batches as _feature_batches
+    from drl_microscopy.features import image_batches
     if isinstance(data, DataLoaders): raise DrlmError("pass one loader (e.g. dls.train or dls.test), not the whole DataLoaders")
-    return _feature_batches(data, bs)
+    return image_batches(data, bs)
 
 def extract_latents(model:nn.Module, # a VAE with `encode(x) -> (mu, logvar)` (or a bundle / weak-pair wrapper of one)
                     data, # inputs (N, ...) as tensor/array, or a DataLoader of `(x, y)` batches (read in order)

@@ -166,7 +166,8 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
               mixed_precision=mixed_precision)
     if backbone in PIXELS: path = distributed_pretrain(source=source, **kw)
     else:
-        from drl_microscopy.features import make_backbone, feature_source, feature_pool, pool_cache
+        from drl_microscopy.features import make_backbone
+        from drl_microscopy.phi import feature_source, feature_pool, pool_cache
         from drl_microscopy.core import default_device
         bb = make_backbone(backbone, '', backbone_size, default_device(device))
         src = feature_source(source, bb, centred=not not_centred, device=device)

@@ -217,8 +217,8 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     _need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
     _need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
     if backbone not in PIXELS:
-        from drl_microscopy.features import _resolve_source
-        _resolve_source(backbone)                     # an unknown name is an error naming it
+        from drl_microscopy.features import resolve_source
+        resolve_source(backbone)                     # an unknown name is an error naming it
         _need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
         _need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
         _need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")

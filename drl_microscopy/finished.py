@@ -8,7 +8,7 @@ from pathlib import Path
 from .core import DrlmError, default_device, load_json, check_output, claim_output, releases_locks
 from .bundle import load_bundle
 from .model_zoo import ZOO_PREFIX, zoo_models, zoo_bundle
-from .features import source_renderer
+from .phi import source_renderer
 from .metrics import evaluate
 from .names import evidence_names
 from .widgets import LatentExplorer, DatasetExplorer

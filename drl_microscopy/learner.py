@@ -26,7 +26,7 @@ from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from .core import (DrlmError, Interrupted, set_seed, default_device, atomic_open, save_json, load_json, run_folder,
                                  check_torch_file, unreadable_reason, releases_locks)
-from .synth_data import synth_dataloaders, _seed_for
+from .synth_data import synth_dataloaders, seed_for
 from .models import ConvVAE, MLPVAE
 from .bundle import Bundle, save_bundle, load_bundle, to_plain, model_device
 from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAELoss
@@ -49,7 +49,7 @@ class StepSeed(Callback):
     order = -4
     def __init__(self, seed:int=0): self.seed = seed
     def before_batch(self):   # process r of W: draw number t·W + r (one process: t), so processes never share noise
-        if self.training: torch.manual_seed(_seed_for(self.seed, 2, self.learn.train_iter * max(1, num_distrib()) + rank_distrib()))
+        if self.training: torch.manual_seed(seed_for(self.seed, 2, self.learn.train_iter * max(1, num_distrib()) + rank_distrib()))
 
 # %% ../nbs/05_learner.ipynb #b054d9a6
 def _active_threshold(): return 0.01
@@ -315,7 +315,7 @@ def adamw(params, lr=1e-4, weight_decay=0.01, **kwargs):
     return OptimWrapper(params, torch.optim.AdamW, lr=lr, weight_decay=weight_decay, **kwargs)
 
 def is_feature_source(source)->bool:
-    "Whether `source` yields feature vectors rather than images (`features.FeatureSource`, `features.FeaturePool`: `input == 'features'`)."
+    "Whether `source` yields feature vectors rather than images (`phi.FeatureSource`, `phi.FeaturePool`: `input == 'features'`)."
     return getattr(source, 'input', 'images') == 'features'
 
 def _source_info(renderer)->dict:
@@ -326,7 +326,7 @@ def _source_info(renderer)->dict:
                 fixed={k: int(v) for k, v in (getattr(space, 'fixed', None) or {}).items()})
 
 # %% ../nbs/05_learner.ipynb #a97379cb
-def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`features.feature_source` / `feature_pool`)
+def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
                      model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
                      beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
                      latent:int=10, # latent dims
@@ -364,7 +364,7 @@ def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or 
     if mixed_precision == 'fp16' and dev.type != 'cuda': raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (device {dev}); use mixed_precision='bf16' on the CPU")
     phi = is_feature_source(source)
     if phi and features is not None: raise DrlmError("a feature source already yields features: do not pass features= too")
-    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `features.FeaturePool`)
+    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `phi.FeaturePool`)
         dls = source.dataloaders(bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
                                  device=dev, total_steps=total_steps)
     else: dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
@@ -500,7 +500,7 @@ _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
 @releases_locks
-def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`features.feature_source` / `feature_pool`)
+def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
              beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)

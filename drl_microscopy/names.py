@@ -196,7 +196,7 @@ def dim_names_for(bundle, # a model bundle
 
 # %% ../nbs/09_names.ipynb #9a00000f
 def evidence_names(bundle, # a model bundle (its weights as trained: not oriented)
-                   renderer, # its synthetic source (`features.source_renderer`)
+                   renderer, # its synthetic source (`phi.source_renderer`)
                    n:int=2000, # source images rendered and encoded
                    seed:int=0, # seed of the sample
                    device='cpu', # where to encode

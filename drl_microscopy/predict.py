@@ -157,7 +157,7 @@ def encoder(self:RunModel, method:str):
 def inputs(self:RunModel, x:torch.Tensor, method:str)->torch.Tensor:
     "What the method's encoder reads: the images, or for a Φ run their scaled backbone features."
     if self.manifest['input'] != 'features': return x
-    from drl_microscopy.features import phi_parts
+    from drl_microscopy.phi import phi_parts
     bb, sc = self.cached('phi', lambda: phi_parts(self.encoder(method if 'encoder' in self.methods[method] else 'drl-transfer'), self.dev))
     with torch.no_grad(): f = torch.cat([bb(x[i:i+64].to(self.dev)).float() for i in range(0, len(x), 64)])
     return sc(f).cpu()

@@ -28,7 +28,8 @@ from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
 from .learner import finetune_learner, memory_guard, setting_names
-from .features import FeatureSource, make_backbone, phi_parts, source_renderer, feature_source
+from .features import make_backbone, backbone_features
+from .phi import FeatureSource, phi_parts, source_renderer, feature_source
 from . import metrics   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report
 from .morphology import morphology_table, map_images
@@ -40,9 +41,9 @@ from .target import TargetData, load_target, held_out_class
 from .report import write_results, write_figures, write_evaluation, write_interpretation, figure_names, morphology_cache, report
 
 # %% auto #0
-__all__ = ['WIDE_GBT', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'backbone_features',
-           'TransferJob', 'morphology_files', 'morphology_features', 'wide_gbt', 'classify_all', 'reproduce_command',
-           'start', 'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
+__all__ = ['WIDE_GBT', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'TransferJob',
+           'morphology_files', 'morphology_features', 'wide_gbt', 'classify_all', 'reproduce_command', 'start',
+           'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
 
 # %% ../nbs/13_transfer.ipynb #b9111a24
 def image_format(cfg:RunConfig, # the run's settings (resolved)
@@ -60,7 +61,7 @@ def image_format(cfg:RunConfig, # the run's settings (resolved)
 
 # %% ../nbs/13_transfer.ipynb #13000002
 def kept_renders(source):
-    "A Φ source (`features.FeatureSource`) that keeps the features of each seeded render it made; any other source as it is."
+    "A Φ source (`phi.FeatureSource`) that keeps the features of each seeded render it made; any other source as it is."
     if not isinstance(source, FeatureSource): return source
     class KeptFeatures(FeatureSource):
         "The run's metrics and names measure the same seeded source images at every stage: a Φ source encodes them once."
@@ -72,17 +73,6 @@ def kept_renders(source):
             return self.kept[key].clone()
     k = KeptFeatures(source.renderer, source.backbone, source.scaler, source.bs); k.kept = {}
     return k
-
-# %% ../nbs/13_transfer.ipynb #13000004
-def backbone_features(backbone:nn.Module, # a frozen backbone Φ (`features.Backbone`)
-                      x:torch.Tensor, # images (N, C, H, W) at its input size
-                      bs:int=64, # images per batch
-                     )->torch.Tensor:
-    "Backbone features of images `x`, in batches, without gradients (plain float tensors)."
-    p = next(backbone.parameters(), None)
-    dev = p.device if p is not None else torch.device('cpu')
-    with torch.no_grad():
-        return torch.cat([backbone(x[i:i+bs].to(dev)).float() for i in range(0, len(x), bs)])
 
 # %% ../nbs/13_transfer.ipynb #211aa5aa
 class TransferJob(Job):

@@ -21,9 +21,9 @@ from pathlib import Path
 from .core import DrlmError, default_device, atomic_write, file_digest
 
 # %% auto #0
-__all__ = ['MLP_MAX_ITER', 'CLASSIFIER_TYPES', 'extract_latents', 'active_dims', 'make_classifier', 'balanced_accuracy',
-           'ClassifyResult', 'classify', 'summarise', 'plot_confusion', 'OpenSetReport', 'open_set_report',
-           'decision_scores', 'contributions', 'save_classifier', 'load_classifier']
+__all__ = ['MLP_MAX_ITER', 'CLASSIFIER_TYPES', 'extract_latents', 'pca_codes', 'active_dims', 'make_classifier',
+           'balanced_accuracy', 'ClassifyResult', 'classify', 'summarise', 'plot_confusion', 'OpenSetReport',
+           'open_set_report', 'decision_scores', 'contributions', 'save_classifier', 'load_classifier']
 
 # %% ../nbs/08_classify.ipynb #7c8764ed
 def _unwrap_model(model):
@@ -68,6 +68,20 @@ def extract_latents(model:nn.Module, # a VAE with `encode(x) -> (mu, logvar)` (o
     mu = np.concatenate(mus)
     if ys and len(ys) != len(mus): raise DrlmError("some batches had labels and some did not")
     return mu, (np.concatenate(ys) if ys else None)
+
+# %% ../nbs/08_classify.ipynb #f0ca0002
+def pca_codes(x_train, # training inputs (N, ...): images or features, flattened per row
+              x_test, # test inputs, same shape per row
+              k:int, # components: the latent size of the model it is compared with
+              seed:int=0, # seed of the randomised solver, when scikit-learn uses one
+             )->tuple:
+    "`(train codes, test codes, names)`: the first `k` principal components of the training inputs, and the test inputs projected on them."
+    from sklearn.decomposition import PCA
+    xtr = np.asarray(x_train, np.float64).reshape(len(x_train), -1)
+    xte = np.asarray(x_test, np.float64).reshape(len(x_test), -1)
+    k = int(min(k, *xtr.shape))
+    p = PCA(n_components=k, random_state=seed).fit(xtr)
+    return p.transform(xtr), p.transform(xte), [f'pc{j + 1}' for j in range(k)]
 
 # %% ../nbs/08_classify.ipynb #949a29e2
 def active_dims(z, # codes (N, d)

@@ -22,20 +22,20 @@ __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'FIE
            'no_test_note', 'auto_backbone', 'auto_source', 'resolve']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
-BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
+BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features', 'pca')
 CLASSIFIERS = ('gbt', 'mlp', 'linear')
-METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features')   # the order of tables and figures
+METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features', 'pca')   # the order of tables and figures
 METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + CellProfiler's measurements",   # what a reader sees
                 'no-finetune': 'Source model, not fine-tuned', 'scratch': 'Same VAE trained from scratch', 'cnn': 'Supervised CNN',
                 'morphology': "Morphology (CellProfiler's measurements)", 'morphology-basic': 'Morphology (13 basic measurements)',
-                'features': 'Backbone features (Φ)'}
+                'features': 'Backbone features (Φ)', 'pca': 'PCA-k of the same input (k = latent size)'}
 
 PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
 @dataclass
 class RunConfig:
     "Every setting of a `drlm run` job: the flags of the command and the keys of its TOML file."
-    target:str = 'vacuoles' # a target preset ('vacuoles', 'blood-cells'), or an image folder / CSV list / set name under the data root
+    target:str = 'pbc-small' # an image folder / CSV list, a shipped set ('pbc-small': 480 real blood cells), a set name under the data root, or a synthetic preset ('vacuoles', 'blood-cells')
     source:str = 'auto' # synthetic source of pretraining: texture-sprites, synth-cells, synth-cells-brightfield, or 'auto' (by the target's background: bright field → synth-cells-brightfield, dark → texture-sprites)
     model:str = 'ada-gvae' # DRL method: ada-gvae, ada-mlvae, beta-vae, beta-tcvae, ...
     aggregator:str = 'labels' # weak models: 'labels' (dim j = factor j) or 'argmax'
@@ -52,8 +52,8 @@ class RunConfig:
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
-    classifiers:list = field(default_factory=lambda: ['gbt', 'mlp']) # classifiers on the latents: gbt, mlp, linear
-    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features
+    classifiers:list = field(default_factory=lambda: ['gbt', 'mlp', 'linear']) # classifiers: gbt, mlp, linear (additive: standardised logistic regression, exact per-image contributions)
+    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features (Φ runs), pca (PCA-k of the same input)
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
     lr:float = 1e-4 # AdamW learning rate of fine-tuning (the paper: 1e-4)

@@ -17,10 +17,10 @@ from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device, data_root, is_run_folder
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'load_image', 'border_median', 'convert_channels', 'pad_to_square', 'prepare_image',
-           'load_prepared', 'ScanReport', 'resolve_source', 'folder_link_problem', 'unique_files', 'image_header',
-           'scan_image_folder', 'split_table', 'ImageFiles', 'TensorItems', 'LabelledDataLoaders', 'image_dataloaders',
-           'preset_dataloaders', 'show_batch']
+__all__ = ['IMAGE_EXTENSIONS', 'SHIPPED_SETS', 'MAX_PIXELS', 'load_image', 'border_median', 'convert_channels', 'pad_to_square',
+           'prepare_image', 'load_prepared', 'ScanReport', 'shipped_set', 'resolve_source', 'folder_link_problem',
+           'unique_files', 'image_header', 'scan_image_folder', 'split_table', 'ImageFiles', 'TensorItems',
+           'LabelledDataLoaders', 'image_dataloaders', 'preset_dataloaders', 'show_batch']
 
 # %% ../nbs/02_data.ipynb #ffb08a6d
 IMAGE_EXTENSIONS = {'.png', '.jpg', '.jpeg', '.jpe', '.bmp', '.tif', '.tiff'}
@@ -158,11 +158,20 @@ class ScanReport:
         return '\n'.join(s)
 
 # %% ../nbs/02_data.ipynb #9be67fb1
-def resolve_source(source:str|Path, # a folder, a CSV file, or the name of a set under `core.data_root()`
+SHIPPED_SETS = {'pbc-small': 'data/pbc_small'}     # real labelled images shipped with the package (see each folder's SOURCE.md)
+
+def shipped_set(name:str)->Path:
+    "The folder of a labelled set shipped with the package (`SHIPPED_SETS`), with its SOURCE.md and LICENSE.md."
+    if name not in SHIPPED_SETS: raise DrlmError(f"unknown shipped set {name!r}; the shipped sets are {', '.join(SHIPPED_SETS)}")
+    from importlib.resources import files
+    return Path(str(files('drl_microscopy'))) / SHIPPED_SETS[name]
+
+def resolve_source(source:str|Path, # a folder, a CSV file, a shipped set (`SHIPPED_SETS`), or the name of a set under `core.data_root()`
                   )->Path:
-    "The path of an image source; a bare name is also looked up under the shared data root."
+    "The path of an image source; a bare name is also looked up among the shipped sets and under the shared data root."
     p = Path(source).expanduser()
     if p.exists(): return p
+    if str(source) in SHIPPED_SETS: return shipped_set(str(source))
     root = data_root()
     if root is not None and not p.is_absolute() and (root/p).exists(): return root/p
     where = f" (also looked in the shared data root {root})" if root is not None else ''

@@ -31,7 +31,7 @@ from .learner import finetune_learner, memory_guard, setting_names
 from .features import make_backbone, backbone_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
 from . import metrics   # its `evaluate` (the name of this module's stage too)
-from .classify import classify, balanced_accuracy, open_set_report
+from .classify import classify, balanced_accuracy, open_set_report, pca_codes
 from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
 from .verdict import name_verdicts, names_kept, verdict_labels
@@ -293,6 +293,8 @@ def representations(self:TransferJob, seed:int)->dict:
         reps['morphology-basic'] = morphology_features(pd.read_csv(out/'morphology_basic.csv'))
     if 'features' in cfg.baselines and self.phi:
         reps['features'] = (self.inputs('train').numpy(), self.inputs('test').numpy(), [f'phi{k}' for k in range(self.inputs('train').shape[1])])
+    if 'pca' in cfg.baselines:              # (f) the best k-dim linear summary of the same input: what a k-dim code can carry
+        reps['pca'] = self.cached('pca', lambda: pca_codes(self.inputs('train').numpy(), self.inputs('test').numpy(), cfg.latent, seed=0))
     return reps
 
 # %% ../nbs/13_transfer.ipynb #1300001b

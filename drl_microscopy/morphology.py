@@ -14,12 +14,14 @@ from scipy import ndimage
 from skimage.filters import threshold_otsu, threshold_multiotsu
 from skimage.measure import label as label_regions, regionprops
 from skimage.feature import graycomatrix, graycoprops
+from skimage.color import rgb2hed
 from .core import DrlmError, atomic_open, save_json, load_json
 
 # %% auto #0
-__all__ = ['CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'to_display', 'luminance', 'border_background',
-           'segment_object', 'measure_morphology', 'channel_names', 'cellprofiler_name', 'map_images',
-           'morphology_table']
+__all__ = ['NUCLEUS_RULES', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'COMPARTMENTS', 'OBJECT_NAMES',
+           'to_display', 'luminance', 'border_background', 'segment_object', 'measure_morphology', 'is_brightfield',
+           'nucleus_signal', 'segment_nucleus', 'segment_compartments', 'plot_compartments', 'channel_names',
+           'cellprofiler_name', 'compartment_relations', 'map_images', 'morphology_table']
 
 # %% ../nbs/08a_morphology.ipynb #a8f38ae5
 def to_display(img)->np.ndarray:
@@ -162,6 +164,92 @@ def measure_morphology(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in 
         rows.append(row)
     return pd.DataFrame(rows)
 
+# %% ../nbs/08a_morphology.ipynb #c0a1e002
+NUCLEUS_RULES = ('auto', 'haematoxylin', 'dark', 'bright')
+
+def is_brightfield(image:np.ndarray, # image (C,H,W) in [0,1]
+                   cell:np.ndarray, # the cell's mask (H,W)
+                  )->bool:
+    "Whether the background (the image border) is brighter than the cell: bright field, as opposed to fluorescence."
+    lum = luminance(image)
+    border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
+    return bool(np.median(border) > lum[cell].mean()) if cell.any() else bool(np.median(border) > lum.mean())
+
+def nucleus_signal(image:np.ndarray, # image (C,H,W) in [0,1]
+                   cell:np.ndarray, # the cell's mask (H,W), for the 'auto' rule
+                   rule:str='auto', # one of `NUCLEUS_RULES`
+                  )->np.ndarray:
+    "Per-pixel nucleus evidence (H,W): larger where the nucleus stain is stronger."
+    if rule not in NUCLEUS_RULES: raise DrlmError(f"unknown nucleus rule {rule!r}: use {', '.join(map(repr, NUCLEUS_RULES))}")
+    C = image.shape[0]
+    if rule == 'auto': rule = ('haematoxylin' if C == 3 else 'dark') if is_brightfield(image, cell) else 'bright'
+    if rule == 'haematoxylin':
+        if C != 3: raise DrlmError(f"the 'haematoxylin' nucleus rule needs RGB images, got {C} channel(s): use 'dark' or 'bright'")
+        with np.errstate(all='ignore'): return rgb2hed(np.moveaxis(image, 0, -1))[..., 0]
+    if rule == 'dark': return 1 - (image[1] if C == 3 else luminance(image))
+    return luminance(image)
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e004
+def segment_nucleus(image:np.ndarray, # image (C,H,W) in [0,1]
+                    cell:np.ndarray, # the cell's mask (H,W)
+                    rule:str='auto', # one of `NUCLEUS_RULES`
+                    smooth:float=1.0, # Gaussian sigma (pixels) of the signal before thresholding
+                    min_fraction:float=0.02, # pieces smaller than this fraction of the cell are dropped
+                   )->np.ndarray:
+    "Boolean mask (H,W) of the nucleus inside `cell`: Otsu's threshold on `nucleus_signal` within the cell (all False when none)."
+    cell = np.asarray(cell, bool)
+    s = nucleus_signal(image, cell, rule)
+    if smooth: s = ndimage.gaussian_filter(s, smooth)
+    v = s[cell]
+    if v.size < 4 or np.ptp(v) < 1e-6: return np.zeros(cell.shape, bool)
+    nuc = ndimage.binary_fill_holes(cell & (s > threshold_otsu(v))) & cell
+    lab, n = ndimage.label(nuc, np.ones((3, 3)))
+    if n == 0: return nuc
+    keep = np.bincount(lab.ravel())[1:] >= min_fraction*cell.sum()
+    return keep[lab - 1] & (lab > 0)
+
+def segment_compartments(image, # one image (C,H,W) or (H,W) in [0,1]
+                         mask=None, # the cell's mask (H,W), instead of `segment_object`
+                         nucleus:str='auto', # nucleus rule (`NUCLEUS_RULES`)
+                         method:str='contrast', # cell segmentation method of `segment_object`
+                         smooth:float=1.0, # Gaussian sigma of both segmentations
+                         classes:int=3, # Otsu classes of the 'contrast' method
+                        )->dict:
+    "Masks `{'cell', 'nucleus', 'cytoplasm'}` (H,W) of one image: the cell, the nucleus inside it, the cytoplasm between."
+    im = _image_list([image])[0]
+    cell = segment_object(im, method, smooth, classes) if mask is None else _largest_component(np.asarray(mask, bool))
+    nuc = segment_nucleus(im, cell, nucleus, smooth) if cell.any() else np.zeros(cell.shape, bool)
+    return dict(cell=cell, nucleus=nuc, cytoplasm=cell & ~nuc if nuc.any() else nuc)   # no nucleus: no cytoplasm either
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e008
+def plot_compartments(images, # a batch (N,C,H,W) / (N,H,W) or a list of images in [0,1]
+                      n:int=12, # how many images, from the first
+                      ncols:int=6, # images per row
+                      titles:list|None=None, # a title per image (e.g. its class)
+                      masks=None, # the cells' masks (N,H,W), instead of `segment_object`
+                      **kwargs, # `segment_compartments`'s settings: nucleus, method, smooth, classes
+                     ):
+    "A figure of the first `n` images with the outlines of their cell (green) and nucleus (magenta)."
+    import matplotlib.pyplot as plt
+    from skimage.segmentation import find_boundaries
+    ims = _image_list(images)[:n]
+    if not ims: raise DrlmError("plot_compartments needs at least one image")
+    nrows = -(-len(ims)//ncols)
+    fig, axs = plt.subplots(nrows, ncols, figsize=(1.6*ncols, 1.6*nrows + 0.3), squeeze=False)
+    for ax in axs.ravel(): ax.axis('off')
+    for i, (im, ax) in enumerate(zip(ims, axs.ravel())):
+        comp = segment_compartments(im, None if masks is None else masks[i], **kwargs)
+        rgb = np.repeat(im, 3, 0) if im.shape[0] == 1 else im[:3]
+        rgb = np.moveaxis(rgb, 0, -1).copy()
+        rgb[find_boundaries(comp['cell'], mode='inner')] = (0.1, 0.85, 0.1)
+        rgb[find_boundaries(comp['nucleus'], mode='inner')] = (0.9, 0.1, 0.9)
+        ax.imshow(rgb, interpolation='nearest')
+        if titles is not None: ax.set_title(str(titles[i]), fontsize=7)
+        if not comp['nucleus'].any(): ax.set_title(f"{'' if titles is None else titles[i]} (no nucleus)", fontsize=7, color='red')
+    fig.suptitle('cell (green) and nucleus (magenta) outlines, as measured', fontsize=8)
+    fig.tight_layout()
+    return fig
+
 # %% ../nbs/08a_morphology.ipynb #878bcc58
 CP_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'granularity', 'radial_distribution', 'radial_zernikes')
 _CP_SHAPE = ('sizeshape', 'zernike', 'feret')          # measured on the mask alone: once per image, not per channel
@@ -208,28 +296,68 @@ def _cellprofiler_row(im, mask, measurements, funcs)->tuple:
                 out[cellprofiler_name(m, k, ch)] = float(v[0]) if v.size else np.nan
     return out, errors
 
+# %% ../nbs/08a_morphology.ipynb #c0a1e011
+COMPARTMENTS = ('cells', 'nuclei', 'cytoplasm')
+OBJECT_NAMES = dict(cells='Cells', nuclei='Nuclei', cytoplasm='Cytoplasm')   # CellProfiler's usual object names
+_OBJECT_MASK = dict(cells='cell', nuclei='nucleus', cytoplasm='cytoplasm')
+
+def compartment_relations(cell:np.ndarray, # the cell's mask (H,W)
+                          nucleus:np.ndarray, # the nucleus's mask (H,W), inside the cell
+                         )->dict:
+    "The nucleus's relations to its cell under CellProfiler's names: lobes, distance between centres, area ratio."
+    a_cell, a_nuc = float(cell.sum()), float(nucleus.sum())
+    dist = float(np.hypot(*np.subtract(ndimage.center_of_mass(nucleus), ndimage.center_of_mass(cell)))) if a_nuc and a_cell else np.nan
+    return {'Cells_Children_Nuclei_Count': float(ndimage.label(nucleus, np.ones((3, 3)))[1]),
+            'Nuclei_Distance_Centroid_Cells': dist,
+            'Math_NucleusOffset': dist/np.sqrt(a_cell/np.pi) if a_cell else np.nan,
+            'Math_NucleusCellAreaRatio': a_nuc/a_cell if a_cell else np.nan}
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e014
+def _measure_compartments(im, comp, objects, measurements, funcs)->tuple:
+    "Measurements {Object_name: value} of the compartments `objects` of one image, and why some are missing."
+    if not comp['cell'].any(): return {}, 'no object found'
+    out, why = {}, []
+    if {'nuclei', 'cytoplasm'} & set(objects):
+        if not comp['nucleus'].any(): why.append('no nucleus found')
+        elif not comp['cytoplasm'].any(): why.append('no cytoplasm found')
+    for obj in objects:
+        m = comp[_OBJECT_MASK[obj]]
+        if not m.any(): continue
+        row, errors = _cellprofiler_row(im, m, measurements, funcs)
+        out.update({f'{OBJECT_NAMES[obj]}_{k}': v for k, v in row.items()})
+        why += [f'{OBJECT_NAMES[obj]} {e}' for e in errors]
+    if 'nuclei' in objects: out.update(compartment_relations(comp['cell'], comp['nucleus']))
+    return out, ('; '.join(why) or None)
+
 def _measure_image(im, mask, kind, opts, funcs=None)->tuple:
     "Measurements {name: value} of one image (C,H,W) and why some are missing (None when none is)."
+    if kind == 'cellprofiler' and funcs is None: funcs = _cp_measure()[0]
+    if opts.get('objects') is not None:
+        comp = segment_compartments(im, mask, opts['nucleus'], opts['method'], opts['smooth'], opts['classes'])
+        return _measure_compartments(im, comp, opts['objects'], opts['measurements'], funcs)
     mask = segment_object(im, opts['method'], opts['smooth'], opts['classes']) if mask is None else _largest_component(np.asarray(mask, bool))
     if not mask.any(): return {}, 'no object found'
     if kind == 'basic':
         row = measure_morphology([im], masks=mask[None], glcm_levels=opts['glcm_levels']).iloc[0].to_dict()
         row.pop('found')
         return row, None
-    out, errors = _cellprofiler_row(im, mask, opts['measurements'], funcs if funcs is not None else _cp_measure()[0])
+    out, errors = _cellprofiler_row(im, mask, opts['measurements'], funcs)
     return out, ('; '.join(errors) or None)
 
+# %% ../nbs/08a_morphology.ipynb #c0a1e015
 def _reference_object(c:int, size:int=48)->tuple:
-    "A textured disc (C,H,W) and its mask: every measurement is defined on it, so it names the columns."
-    yy, xx = np.mgrid[:size, :size]
-    mask = (yy - size/2 + 0.5)**2 + (xx - size/2 + 0.5)**2 <= (size/3)**2
-    im = np.where(mask, 0.5 + 0.3*np.random.default_rng(0).random((c, size, size)), 0.1).astype(np.float32)
-    return im, mask
+    "A textured disc (C,H,W), its mask and a brighter inner disc's: every measurement is defined on them, so they name the columns."
+    yy, xx = np.mgrid[:size, :size] - size/2 + 0.5
+    mask, nucleus = np.hypot(yy, xx) <= size/3, np.hypot(yy, xx - 2) <= size/7
+    im = np.where(mask, 0.5 + 0.3*np.random.default_rng(0).random((c, size, size)) + 0.15*nucleus, 0.1).astype(np.float32)
+    return im, mask, nucleus
 
 def _morphology_columns(kind, c, opts, funcs=None)->list:
     "The fixed column list of a table of C-channel images."
-    im, mask = _reference_object(c)
-    row, why = _measure_image(im, mask, kind, opts, funcs)
+    im, mask, nucleus = _reference_object(c)
+    if opts.get('objects') is None: row, why = _measure_image(im, mask, kind, opts, funcs)
+    else: row, why = _measure_compartments(im, dict(cell=mask, nucleus=nucleus, cytoplasm=mask & ~nucleus),
+                                           opts['objects'], opts['measurements'], funcs if funcs is not None else _cp_measure()[0])
     if why is not None: raise DrlmError(f"the reference object could not be measured ({why}); check the measurement sets")
     return list(row)
 
@@ -313,30 +441,9 @@ def _write_morph_cache(npy, side, key, table, failed, info):
                          created=datetime.datetime.now().isoformat(timespec='seconds')))
 
 # %% ../nbs/08a_morphology.ipynb #25fa0fe8
-def morphology_table(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0,1], or a list of images with one channel count
-                     kind:str='cellprofiler', # 'cellprofiler' (cp_measure, CellProfiler's names) or 'basic' (`measure_morphology`'s 13)
-                     n_jobs:int|None=None, # worker processes (None or -1: every core this process may use; 1: none)
-                     progress:bool=False, # show a progress bar
-                     cache_dir:str|Path|None=None, # keep/read the table here (None: no cache)
-                     cache_key:str|None=None, # identifies the images instead of their pixels' hash
-                     masks=None, # optional object masks (N,H,W) (or a list); otherwise `segment_object`
-                     measurements:tuple|None=None, # cp_measure sets for 'cellprofiler' (None: `CP_MEASUREMENTS`)
-                     method:str='contrast', # segmentation method of `segment_object`
-                     classes:int=3, # Otsu classes of the 'contrast' method
-                     smooth:float=1.0, # Gaussian sigma of the segmentation
-                     glcm_levels:int=32, # grey levels of the co-occurrence matrix ('basic')
-                    )->tuple:
-    "`(table, failed)`: one row of morphology measurements per image (fixed columns), and {index: reason} for images with missing values."
+def _table_settings(kind, measurements, objects, nucleus, method, classes, smooth, glcm_levels, masks)->tuple:
+    "`(opts, info, funcs)` of a table: the settings its images are measured with, what its cache key records, cp_measure's functions."
     if kind not in MORPHOLOGY_KINDS: raise DrlmError(f"unknown morphology kind {kind!r}: use 'cellprofiler' or 'basic'")
-    ims = _image_list(images)
-    if masks is not None:
-        masks = list(masks.detach().cpu().numpy() if isinstance(masks, torch.Tensor) else masks)
-        _check_len(ims, masks, 'images', 'masks')
-        for i, (im, m) in enumerate(zip(ims, masks)):
-            if np.shape(m) != im.shape[1:]: raise DrlmError(f"mask {i} has shape {np.shape(m)} but image {i} is {im.shape[1:]}")
-    chans = sorted({im.shape[0] for im in ims})
-    if len(chans) > 1: raise DrlmError(f"the images have different channel counts {chans}; convert them to one (see `data.convert_channels`)")
-    c = chans[0] if chans else 1
     opts = dict(method=method, smooth=smooth, classes=classes, glcm_levels=glcm_levels)
     info, funcs = dict(kind=kind, layout=MORPHOLOGY_CACHE_VERSION), None
     if kind == 'cellprofiler':
@@ -347,7 +454,49 @@ def morphology_table(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0
         opts['measurements'] = measurements
         info.update(measurements=list(measurements), cp_measure=version)
     else: info['glcm_levels'] = glcm_levels
+    if objects is not None:
+        objects = (objects,) if isinstance(objects, str) else tuple(objects)
+        if not objects or len(set(objects)) < len(objects) or not set(objects) <= set(COMPARTMENTS):
+            raise DrlmError(f"objects must be distinct names among {COMPARTMENTS}, got {objects!r}")
+        if kind != 'cellprofiler': raise DrlmError("compartments (objects=...) are measured with kind='cellprofiler' only")
+        if nucleus not in NUCLEUS_RULES: raise DrlmError(f"unknown nucleus rule {nucleus!r}: use {', '.join(map(repr, NUCLEUS_RULES))}")
+        opts.update(objects=objects, nucleus=nucleus)
+        info.update(objects=list(objects), nucleus=nucleus)
     if masks is None: info['segmentation'] = dict(method=method, classes=classes, smooth=smooth)
+    elif objects is not None: info['segmentation'] = dict(smooth=smooth)     # the nucleus is still segmented
+    return opts, info, funcs
+
+def _check_images(images, masks)->tuple:
+    "`(images, masks, channels)`: the images as a list of (C,H,W) arrays with one channel count, and their masks as a list."
+    ims = _image_list(images)
+    if masks is not None:
+        masks = list(masks.detach().cpu().numpy() if isinstance(masks, torch.Tensor) else masks)
+        _check_len(ims, masks, 'images', 'masks')
+        for i, (im, m) in enumerate(zip(ims, masks)):
+            if np.shape(m) != im.shape[1:]: raise DrlmError(f"mask {i} has shape {np.shape(m)} but image {i} is {im.shape[1:]}")
+    chans = sorted({im.shape[0] for im in ims})
+    if len(chans) > 1: raise DrlmError(f"the images have different channel counts {chans}; convert them to one (see `data.convert_channels`)")
+    return ims, masks, (chans[0] if chans else 1)
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e016
+def morphology_table(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0,1], or a list of images with one channel count
+                     kind:str='cellprofiler', # 'cellprofiler' (cp_measure, CellProfiler's names) or 'basic' (`measure_morphology`'s 13)
+                     n_jobs:int|None=None, # worker processes (None or -1: every core this process may use; 1: none)
+                     progress:bool=False, # show a progress bar
+                     cache_dir:str|Path|None=None, # keep/read the table here (None: no cache)
+                     cache_key:str|None=None, # identifies the images instead of their pixels' hash
+                     masks=None, # optional object (cell) masks (N,H,W) (or a list); otherwise `segment_object`
+                     measurements:tuple|None=None, # cp_measure sets for 'cellprofiler' (None: `CP_MEASUREMENTS`)
+                     objects:tuple|None=None, # compartments among `COMPARTMENTS` ('cells', 'nuclei', 'cytoplasm'), named as CellProfiler's objects; None: the whole cell, unprefixed
+                     nucleus:str='auto', # the nucleus rule of the compartments (`NUCLEUS_RULES`)
+                     method:str='contrast', # segmentation method of `segment_object`
+                     classes:int=3, # Otsu classes of the 'contrast' method
+                     smooth:float=1.0, # Gaussian sigma of the segmentation
+                     glcm_levels:int=32, # grey levels of the co-occurrence matrix ('basic')
+                    )->tuple:
+    "`(table, failed)`: one row of morphology measurements per image (fixed columns), and {index: reason} for images with missing values."
+    opts, info, funcs = _table_settings(kind, measurements, objects, nucleus, method, classes, smooth, glcm_levels, masks)
+    ims, masks, c = _check_images(images, masks)
     npy = side = key = None
     if cache_dir is not None:
         data_key = cache_key if cache_key is not None else _images_key(ims, masks)

@@ -36,7 +36,8 @@ setuptools.setup(
     url=cfg['git_url'],
     packages=setuptools.find_packages(include=['drl_microscopy', 'drl_microscopy.*']),
     include_package_data=True,
-    package_data={'drl_microscopy': ['zoo/*/bundle.pt', 'zoo/*/card.json']},   # the shipped source models
+    package_data={'drl_microscopy': ['zoo/*/bundle.pt', 'zoo/*/card.json',          # the shipped source models
+                                     'data/pbc_small/*.md', 'data/pbc_small/*/*.jpg']},   # the shipped real cells (CC BY 4.0)
     install_requires=requirements,
     extras_require={'dev': dev_requirements},
     dependency_links=cfg.get('dep_links', '').split(),

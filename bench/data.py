@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Real-image loading, the padding leak, and classifier cost (`drl_microscopy.data`, `drl_microscopy.classify`).
 
-    OMP_NUM_THREADS=1 python bench/data.py            # 1 thread, prints JSON
-    OMP_NUM_THREADS=1 python bench/data.py --record   # also rewrites the data section of bench/RESULTS.md
+    OMP_NUM_THREADS=1 python -m bench.data            # 1 thread, prints JSON
+    OMP_NUM_THREADS=1 python -m bench.data --record   # also rewrites the data section of bench/RESULTS.md
 
 Needs the shared data (`$DRLM_DATA` or ../shared/data). Three measurements, on the 15 largest classes of
 ndsb_plankton (150 images each):
@@ -21,11 +21,10 @@ ndsb_plankton (150 images each):
 3. **Classifier cost.** Fit time of the paper's GBT, of one MLP epoch, and of the linear probe on 2,000
    codes of 5 dims with 15 classes.
 """
-import argparse, datetime, json, os, platform, re, sys, time
+import argparse, datetime, json, os, platform, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
@@ -33,6 +32,7 @@ from PIL import Image  # noqa: E402
 from drl_microscopy.core import data_root  # noqa: E402
 from drl_microscopy.data import image_dataloaders, scan_image_folder, split_table, ImageFiles  # noqa: E402
 from drl_microscopy.classify import classify  # noqa: E402
+from bench.results_md import write_section  # noqa: E402
 
 
 def reference_item(path, size):
@@ -98,8 +98,6 @@ def bench_classifiers(n=2000, d=5, k=15):
 
 
 def record(res, cmd):
-    path = ROOT/'bench'/'RESULTS.md'
-    text = path.read_text() if path.exists() else '# Benchmark results\n'
     L, lk, c = res['loading'], res['leak'], res['classifiers']
     body = [f"## data / classify (bench/data.py)", '',
             f"Run {res['date']} with `{cmd}` on {res['machine']} ({res['threads']} torch thread(s), load average before: {res['loadavg']}).",
@@ -115,11 +113,7 @@ def record(res, cmd):
     body += [f"| GBT fit, 2000×5 codes, 15 classes | {c['gbt_s']} s |",
              f"| MLP, one epoch (same codes) | {c['mlp_per_epoch_s']} s (1000-epoch cap ≈ {c['mlp_1000_epoch_cap_estimate_s']} s) |",
              f"| linear probe fit | {c['linear_s']} s |"]
-    block = '<!-- data:start -->\n' + '\n'.join(body) + '\n<!-- data:end -->'
-    if '<!-- data:start -->' in text:
-        text = re.sub(r'<!-- data:start -->.*?<!-- data:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    path.write_text(text)
+    write_section('data', body)
 
 
 def main():
@@ -138,7 +132,7 @@ def main():
                loadavg=round(load, 2), n_images=len(table), scan_s=round(scan_s, 2),
                loading=bench_loading(table), leak=bench_leak(table), classifiers=bench_classifiers())
     print(json.dumps(res, indent=1))
-    if a.record: record(res, f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} python bench/data.py --threads {a.threads} --record")
+    if a.record: record(res, f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} python -m bench.data --threads {a.threads} --record")
 
 
 if __name__ == '__main__':

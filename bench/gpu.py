@@ -3,8 +3,8 @@
 precision against the CPU in the same process, and the disentanglement quality bar with many more steps than the
 CPU budget allows.
 
-    python bench/gpu.py --out gpu.json                     # on a machine with a GPU: measure, write the JSON
-    python bench/gpu.py --from-json gpu.json --record      # anywhere: rewrite the gpu section of bench/RESULTS.md
+    python -m bench.gpu --out gpu.json                     # on a machine with a GPU: measure, write the JSON
+    python -m bench.gpu --from-json gpu.json --record      # anywhere: rewrite the gpu section of bench/RESULTS.md
 
 Throughput: `learner.pretrain_learner` (Ada-GVAE, labels, burgess arch, TextureSprites centred, batch 64 pairs = 128
 images per step, rendering on the same device included) for `--steps` timed steps after one warm-up epoch; peak GPU
@@ -16,10 +16,9 @@ by `metrics.evaluate` on 10,000 images (the bar: OMES ≥ 0.7, DCI-D ≥ 0.6, MI
 """
 import argparse, datetime, json, os, platform, subprocess, sys, time
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 BAR = dict(omes=0.7, dci_disentanglement=0.6, mig=0.3)
 
 
@@ -92,7 +91,7 @@ def measure(args):
         model, lr = q.split(':')
         steps = int(rate * args.quality_seconds * args.share) // 100 * 100
         env = dict(os.environ, OMP_NUM_THREADS='4')
-        cmd = [sys.executable, __file__, '--quality-worker', model, lr, str(steps), str(Path(args.runs) / f'{model}_lr{lr}')]
+        cmd = [sys.executable, '-m', 'bench.gpu', '--quality-worker', model, lr, str(steps), str(Path(args.runs) / f'{model}_lr{lr}')]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True))
     for p in procs:
         line = [l for l in p.communicate()[0].splitlines() if l.startswith('{')]
@@ -106,7 +105,7 @@ def record(res):
     L = ['## GPU (`bench/gpu.py`)', '',
          f"Run {res['date']} with `{res['cmd']}` on the lent device machine: {res['gpu']}, torch {res['torch']}, "
          f"Python {res['python']}, {res['cores']} CPU cores (the CPU baseline uses {res['cpu_threads']} torch threads); "
-         f"recorded here with `python bench/gpu.py --from-json {' '.join(res.get('recorded_from', ['gpu.json']))} --record`.", '',
+         f"recorded here with `python -m bench.gpu --from-json {' '.join(res.get('recorded_from', ['gpu.json']))} --record`.", '',
          'Training throughput, Ada-GVAE (labels), burgess arch, TextureSprites centred, batch 64 pairs (128 images per step), '
          'rendering on the same device included, one epoch after a warm-up epoch:', '',
          '| device | px | precision | steps | images/s | vs CPU (same px) | peak GPU memory (MiB) | loss finite |', '|---|---|---|---|---|---|---|---|']

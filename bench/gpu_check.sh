@@ -6,7 +6,7 @@ set -u
 out=${OUT:-gpu_out}; mkdir -p "$out"
 export PYTHONUNBUFFERED=1
 nvidia-smi -L | tee "$out/nvidia-smi.txt"
-python3 bench/gpu.py --out "$out/gpu.json" "$@" > "$out/gpu.log" 2>&1 &
+python3 -m bench.gpu --out "$out/gpu.json" "$@" > "$out/gpu.log" 2>&1 &
 bench=$!
 # the tests start once the throughput timings are done (so they do not disturb them), beside the quality runs
 while kill -0 $bench 2>/dev/null && ! grep -q throughput_s "$out/gpu.json" 2>/dev/null; do sleep 2; done

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Morphology meaning of the named latent dims (issue 6): does the dim named `scale` measure object size?
 
-    python bench/interpret.py --source-bundle RUN/bundle.pt --transfer runs/bench_transfer --record
+    python -m bench.interpret --source-bundle RUN/bundle.pt --transfer runs/bench_transfer --record
 
 1. **Synthetic, truth known.** For a source bundle (TextureSprites, factor `scale` known) and for the fine-tuned bundle
    of the `vacuoles` target preset (cell size known): encode `--n` rendered images, measure each object's area with
@@ -14,13 +14,12 @@
    dims × measurements, and the best |r| with area (the paper: 0.86 between its scale factor and area on Lensless).
 Targets: |r(scale, area)| ≥ 0.8 on the synthetic sets, a monotonic area along the `scale` traversal.
 """
-import argparse, datetime, json, os, sys, time
+import argparse, datetime, json, sys, time
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section
 import numpy as np, pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 FEATURES = ['area', 'perimeter', 'eccentricity', 'solidity', 'major_axis_length', 'minor_axis_length', 'glcm_contrast']
 STEPS = np.linspace(-2, 2, 9).astype(np.float32)
 
@@ -108,7 +107,7 @@ def real_table(run):
 def record(res):
     L = ['## Interpretation: named dims against morphology (`bench/interpret.py`)', '',
          f"Run {res['date']} with `{res['cmd']}` ({res['wall_s']:.0f} s, 2 CPU cores)"
-         + (f"; recorded with `python bench/interpret.py --from-json {res['recorded_from']} --notes … --record`." if res.get('recorded_from') else '.'), '',
+         + (f"; recorded with `python -m bench.interpret --from-json {res['recorded_from']} --notes … --record`." if res.get('recorded_from') else '.'), '',
          'Synthetic sets (truth known): Pearson r of each named dim with the measured object area (Otsu + `regionprops`) '
          'on rendered images, and traversals of the size dim (`scale`, or `cell_size` for a SynthCells source) from the prior mean and the codes of '
          'sample images, the area measured on each of the 9 decoded images. Two traversals: **±2** moves the dim by offsets −2…+2 around '

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """A target image folder several times larger than the memory the run may use (issue 5).
 
-    sudo python bench/lazy.py --record          # needs root: it makes a cgroup (v1 memory controller)
+    sudo python -m bench.lazy --record          # needs root: it makes a cgroup (v1 memory controller)
 
 Writes `--classes` × `--per-class` synthetic JPEG images of `--px`² pixels (a blob whose size and colour depend on
 the class, on a noisy background) into `--data`, so that the images decoded at full resolution take several times
@@ -16,7 +16,7 @@ models; larger sets need a feature model (`--backbone`), whose features are memo
 """
 import argparse, datetime, json, os, shutil, subprocess, sys, time
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Cost of the disentanglement metrics (`drl_microscopy.metrics`), and the fast DCI backend against the published one.
 
-    python bench/metrics.py                    # 2 threads, full run (the published GBT takes minutes), prints JSON
-    python bench/metrics.py --record           # also rewrites the metrics section of bench/RESULTS.md
-    python bench/metrics.py --quick            # n=2,000 and no published-GBT baseline (a smoke test)
-    python bench/metrics.py --record --from-json out.json   # record the JSON printed by an earlier run
+    python -m bench.metrics                    # 2 threads, full run (the published GBT takes minutes), prints JSON
+    python -m bench.metrics --record           # also rewrites the metrics section of bench/RESULTS.md
+    python -m bench.metrics --quick            # n=2,000 and no published-GBT baseline (a smoke test)
+    python -m bench.metrics --record --from-json out.json   # record the JSON printed by an earlier run
 
 Measurements, all in one process, with `--threads` (default 2) BLAS/OpenMP and torch threads:
 
@@ -32,17 +32,16 @@ def _threads_from_argv(default=2):
 THREADS = _threads_from_argv()
 for k in ('OMP_NUM_THREADS', 'MKL_NUM_THREADS', 'OPENBLAS_NUM_THREADS'): os.environ[k] = str(THREADS)
 
-import argparse, datetime, json, platform, re, resource, time  # noqa: E402
+import argparse, datetime, json, platform, resource, time  # noqa: E402
 from pathlib import Path  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
-from drl_microscopy.core import atomic_write  # noqa: E402
 from drl_microscopy.synth import FactorSpace, TextureSprites  # noqa: E402
 from drl_microscopy.metrics import evaluate, dci, METRICS  # noqa: E402
+from bench.results_md import write_section  # noqa: E402
 
 TD_SIZES = (5, 7, 3, 6, 40, 32, 32)
 TD_NAMES = ('texture', 'color', 'shape', 'scale', 'orientation', 'pos_x', 'pos_y')
@@ -141,7 +140,6 @@ def run(n=10_000, gbt=True, seed=0):
 
 
 def record(res, cmd):
-    path = ROOT / 'bench' / 'RESULTS.md'
     c, t = res['constructed'], res['texture_sprites']
     names = ['encode'] + list(METRICS)
     body = ['## metrics (bench/metrics.py)', '',
@@ -172,12 +170,7 @@ def record(res, cmd):
              f"{t['cpu_s'] / 2:.1f} s. Rendering + encoding ({t['timings']['encode']} s here) and DCI dominate."]
     body += ['', 'Scores (fast DCI backend) — constructed: ' + ', '.join(f"{k} {v}" for k, v in c['scores'].items()),
              '', 'Scores — TextureSprites + untrained ConvVAE: ' + ', '.join(f"{k} {v}" for k, v in t['scores'].items())]
-    block = '<!-- metrics:start -->\n' + '\n'.join(body) + '\n<!-- metrics:end -->'
-    text = path.read_text() if path.exists() else '# Benchmark results\n'      # re-read just before writing: the file is shared
-    if '<!-- metrics:start -->' in text:
-        text = re.sub(r'<!-- metrics:start -->.*?<!-- metrics:end -->', lambda m: block, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + block + '\n'
-    atomic_write(path, text)
+    write_section('metrics', body)
 
 
 def main():
@@ -194,9 +187,9 @@ def main():
     else:
         n = 2000 if a.quick else a.n
         res = run(n=n, gbt=not (a.quick or a.no_gbt))
-        res['command'] = ('python bench/metrics.py ' + ' '.join(o for o in sys.argv[1:])).strip()
+        res['command'] = ('python -m bench.metrics ' + ' '.join(o for o in sys.argv[1:])).strip()
         print(json.dumps(res, indent=1))
-    if a.record: record(res, res.get('command', 'python bench/metrics.py --record'))
+    if a.record: record(res, res.get('command', 'python -m bench.metrics --record'))
 
 
 if __name__ == '__main__':

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Morphology the way microscopists measure it (issue 16): CellProfiler's measurements against the 13 basic ones.
 
-    OMP_NUM_THREADS=1 python bench/morphology.py                # prints JSON
-    OMP_NUM_THREADS=1 python bench/morphology.py --record       # also rewrites the morphology section of bench/RESULTS.md
+    OMP_NUM_THREADS=1 python -m bench.morphology                # prints JSON
+    OMP_NUM_THREADS=1 python -m bench.morphology --record       # also rewrites the morphology section of bench/RESULTS.md
 
 1. **Speed.** `interpret.morphology_table` on `--speed-n` PBC images (96 px RGB), for `kind='cellprofiler'` (all eight
    cp_measure sets, `interpret.CP_MEASUREMENTS`) and `kind='basic'` (`measure_morphology`'s 13), in 1 worker process and in
@@ -17,11 +17,10 @@
 """
 import argparse, datetime, json, os, platform, sys, time
 from pathlib import Path
-from results_md import write_section
-import numpy as np, pandas as pd
+from bench.results_md import write_section
+import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def load_subset(root, per_class, size, seed):
@@ -140,5 +139,5 @@ if __name__ == '__main__':
     res = main(a)
     print(json.dumps(res, indent=1))
     if a.record:
-        cmd = f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} python bench/morphology.py " + ' '.join(sys.argv[1:])
+        cmd = f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')} python -m bench.morphology " + ' '.join(sys.argv[1:])
         record(res, cmd.strip())

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The dims of finished runs as they are named from measurement (issue 14), beside the training's intent.
 
-    python bench/names.py --run default=runs/bench_report_default --run pbc=runs/bench_report_pbc --record
+    python -m bench.names --run default=runs/bench_report_default --run pbc=runs/bench_report_pbc --record
 
 For each run folder (made by `drlm run`, e.g. through `bench/report_run.py`): the source model's and the first fine-tuned
 model's measured names (`names/source.json`, `names/seed0.json`), the names the `labels` aggregator intended, each named
@@ -13,7 +13,7 @@ are re-derived from each run's stored association with the library's current rul
 """
 import argparse, json, sys
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -63,7 +63,7 @@ def main():
     L = ['## Names from measurement (`bench/names.py`, issue 14)', '',
          'Each dim of a run named only where the run\'s own association on the synthetic source supports it (score OS·A ≥ 0.3 '
          'and 1.5× any other dim for that factor; `interpret.measured_names`), beside what the `labels` aggregator intended. '
-         f'Command: `python bench/names.py {" ".join("--run " + r for r in a.run)} --record`.', '']
+         f'Command: `python -m bench.names {" ".join("--run " + r for r in a.run)} --record`.', '']
     for spec in a.run:
         name, folder = spec.split('=', 1)
         run = Path(folder)

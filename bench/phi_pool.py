@@ -3,8 +3,8 @@
 packaged backbone (timm `tf_efficientnet_lite0`, ImageNet weights from the pip package), at the backbone's 224 px and
 at a smaller input size.
 
-    python bench/phi_pool.py                   # 2 threads, prints JSON
-    python bench/phi_pool.py --record          # also rewrites the phi_pool section of bench/RESULTS.md
+    python -m bench.phi_pool                   # 2 threads, prints JSON
+    python -m bench.phi_pool --record          # also rewrites the phi_pool section of bench/RESULTS.md
 
 For each source and input size it builds a fresh pool of `--pairs` weak pairs (2 x pairs images) in an empty
 folder and reports images/second of the whole job (render, encode, write), then of rendering alone and encoding
@@ -17,11 +17,9 @@ a 2-core machine change the numbers a lot.
 import argparse, datetime, json, os, platform, sys, tempfile, time
 from pathlib import Path
 
-import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from drl_microscopy.features import make_backbone, feature_source, feature_pool, _features, POOL_CHUNK  # noqa: E402
 from drl_microscopy.synth_data import _seed_for  # noqa: E402
 
@@ -77,15 +75,14 @@ def main():
     load1 = os.getloadavg()
     meta = dict(date=datetime.date.today().isoformat(), threads=a.threads, cpus=os.cpu_count(), torch=torch.__version__,
                 machine=platform.machine(), load_before=load0[0], load_after=load1[0], pairs=a.pairs, sizes=a.sizes,
-                sources=a.sources, command='python bench/phi_pool.py ' + ' '.join(sys.argv[1:]))
+                sources=a.sources, command='python -m bench.phi_pool ' + ' '.join(sys.argv[1:]))
     print(json.dumps(dict(meta=meta, rows=rows), indent=1))
     if a.record: record(meta, rows)
 
 
 def record(meta: dict, rows: list):
     "Rewrite the phi_pool section of bench/RESULTS.md from measured rows."
-    sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from results_md import write_section
+    from bench.results_md import write_section
     a = argparse.Namespace(threads=meta['threads'], pairs=rows[0]['pairs'],
                            sizes=meta.get('sizes') or sorted({r['input_size'] for r in rows}, reverse=True),
                            sources=meta.get('sources') or list(dict.fromkeys(r['source'] for r in rows)))

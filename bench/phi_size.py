@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Φ input size by measurement: accuracy of the backbone's features against the time to extract them, per input side.
 
-    python bench/phi_size.py --record                    # PBC, 200 images per class, sides 128 160 192 224
-    python bench/phi_size.py --sizes 160,224 --per-class 50
+    python -m bench.phi_size --record                    # PBC, 200 images per class, sides 128 160 192 224
+    python -m bench.phi_size --sizes 160,224 --per-class 50
 
 For each side, the packaged `tf_efficientnet_lite0` (ImageNet weights from its pip package) encodes the same PBC images,
 each taken from its original pixels (pad to square with the border colour, resize once to the side: `data.ImageFiles`).
@@ -10,13 +10,12 @@ Measured: images per second of the whole extraction (reading, resizing, encoding
 balanced accuracy of a logistic regression on the standardised 1,280-d features over 3 stratified 80/20 splits (seeds
 0–2). The recorded section names the smallest side within a point of the best score, and the side the shipped Φ models use.
 """
-import argparse, datetime, os, platform, sys, time
+import argparse, datetime, os, platform, time
 from pathlib import Path
 import numpy as np
-from results_md import write_section
+from bench.results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def measure(size, per_class, threads):
@@ -66,7 +65,7 @@ def main():
     import torch
     ref = max(rows, key=lambda r: r['size'])
     L = ['## Φ input size: accuracy against extraction time (`bench/phi_size.py`)', '',
-         f"`python bench/phi_size.py --sizes {a.sizes} --per-class {a.per_class} --threads {a.threads} --record` on {datetime.date.today()}: "
+         f"`python -m bench.phi_size --sizes {a.sizes} --per-class {a.per_class} --threads {a.threads} --record` on {datetime.date.today()}: "
          f"{platform.machine()}, {os.cpu_count()} CPU cores, {a.threads} torch threads, torch {torch.__version__}, no GPU; load average "
          f"{load0:.2f} before, {os.getloadavg()[0]:.2f} after. `tf_efficientnet_lite0` with weights `{rows[0]['tag']}`; "
          f"{rows[0]['n']} PBC images ({a.per_class} per class), each from its original pixels; logistic regression on the "

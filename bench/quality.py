@@ -1,13 +1,14 @@
 """Disentanglement quality bar (issue 4): train a model on TextureSprites (centred, 64 px) within a CPU-time
 budget with the project's defaults, then score it with `metrics.evaluate` on 10,000 images.
 
-    python bench/quality.py --minutes 25 --models ada-gvae beta-vae --record
+    python -m bench.quality --minutes 25 --models ada-gvae beta-vae --record
 
 Each model trains in its own subprocess on one thread (so two can share the 2 cores); the budget is CPU
 minutes of that process. Steps are calibrated from a short timed fit, then `learner.pretrain` runs the real job.
 """
-import argparse, json, os, subprocess, sys, time, resource, tempfile, datetime, re
+import argparse, json, os, subprocess, sys, time, resource, tempfile, datetime
 from pathlib import Path
+from bench.results_md import write_section, write_atomic
 
 HERE = Path(__file__).resolve().parent
 
@@ -47,10 +48,8 @@ def one(model, minutes, arch, bs, beta, seed, out, n_eval, aggregator, lr=1e-4):
                 association=scores.get('association'), dim_names=scores.get('dim_names'))
 
 def record(results, cmd):
-    p = HERE/'RESULTS.md'
-    txt = p.read_text() if p.exists() else '# Benchmark results\n'
     load = os.getloadavg()[0]
-    lines = ['<!-- quality:start -->', '## Disentanglement quality bar (`bench/quality.py`)', '',
+    lines = ['## Disentanglement quality bar (`bench/quality.py`)', '',
              f'Latest: `{cmd}` — {datetime.date.today()}; each row names its command below. 2 CPU cores, each model in its own process on 1 thread '
              f'(load average at the end {load:.1f}). TextureSprites with centred positions (5 free factors: texture, '
              'color, shape, scale, orientation), 64 px; scores from `metrics.evaluate` on 10,000 rendered images '
@@ -66,12 +65,8 @@ def record(results, cmd):
                      f"{g('dci_disentanglement')} | {g('dci_completeness')} | {g('dci_informativeness')} | {g('sap')} | "
                      f"{g('modularity')} | {'met' if ok else 'missed'} |")
     lines += [''] + [f"- {r['model']} lr {r.get('lr', 1e-4):g}: `{r.get('command', cmd)}` (train wall {r['train_wall_min']} min, eval {r['eval_s']} s; OMES association {r.get('association')})" for r in results]
-    lines += ['', 'Score keys as returned by `evaluate`: ' + ', '.join(sorted(results[0]['scores'])), '<!-- quality:end -->']
-    block = '\n'.join(lines)
-    if '<!-- quality:start -->' in txt:
-        txt = re.sub(r'<!-- quality:start -->.*?<!-- quality:end -->', lambda m: block, txt, flags=re.S)
-    else: txt = txt.rstrip('\n') + '\n\n' + block + '\n'
-    tmp = p.with_suffix('.tmp'); tmp.write_text(txt); os.replace(tmp, p)
+    lines += ['', 'Score keys as returned by `evaluate`: ' + ', '.join(sorted(results[0]['scores']))]
+    write_section('quality', lines)
 
 def main():
     ap = argparse.ArgumentParser()
@@ -97,12 +92,12 @@ def main():
         old = HERE/'quality_runs.json'
         prev = json.loads(old.read_text()) if old.exists() else []
         keep = prev + [r for r in results if r not in prev]
-        old.write_text(json.dumps(keep, indent=1)); record(keep, a.cmd if hasattr(a, 'cmd') else 'python bench/quality.py (see each row)'); return
+        write_atomic(old, json.dumps(keep, indent=1)); record(keep, a.cmd if hasattr(a, 'cmd') else 'python -m bench.quality (see each row)'); return
     out = Path(a.out or tempfile.mkdtemp(prefix='drlm-quality-'))
     env = {**os.environ, 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1'}
     procs = []
     for m in a.models:
-        cmd = [sys.executable, __file__, '--child', m, '--minutes', str(a.minutes), '--arch', a.arch, '--bs', str(a.bs),
+        cmd = [sys.executable, '-m', 'bench.quality', '--child', m, '--minutes', str(a.minutes), '--arch', a.arch, '--bs', str(a.bs),
                '--beta', str(a.beta), '--seed', str(a.seed), '--aggregator', a.aggregator, '--n-eval', str(a.n_eval),
                '--lr', str(a.lr), '--out', str(out/m)]
         procs.append(subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
@@ -114,13 +109,13 @@ def main():
             print(f'{m} failed ({p.returncode}):\n{se[-3000:]}', file=sys.stderr); continue
         results.append(json.loads(line[-1][7:]))
     print(json.dumps(results, indent=1))
-    cmd = 'python bench/quality.py ' + ' '.join(sys.argv[1:])
+    cmd = 'python -m bench.quality ' + ' '.join(sys.argv[1:])
     for r in results: r['command'] = cmd
     if a.record and results:
         old = HERE/'quality_runs.json'
         prev = json.loads(old.read_text()) if old.exists() else []
         allr = prev + results
-        old.write_text(json.dumps(allr, indent=1))
+        write_atomic(old, json.dumps(allr, indent=1))
         record(allr, cmd)
 
 if __name__ == '__main__': main()

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The main job, timed, and its report checked in a real browser (issue 7).
 
-    python bench/report_run.py --record                               # `drlm run` with no arguments (the vacuoles default)
-    python bench/report_run.py --target ../shared/data/pbc_blood_cells --name pbc --record
-    python bench/report_run.py --run-dir runs/x --record              # only check an existing run's report
-    python bench/report_run.py --run-dir runs/bench_transfer/pbc-pixels --job-from runs/bench_transfer/table.json:pbc-pixels --name pbc --record
+    python -m bench.report_run --record                               # `drlm run` with no arguments (the vacuoles default)
+    python -m bench.report_run --target ../shared/data/pbc_blood_cells --name pbc --record
+    python -m bench.report_run --run-dir runs/x --record              # only check an existing run's report
+    python -m bench.report_run --run-dir runs/bench_transfer/pbc-pixels --job-from runs/bench_transfer/table.json:pbc-pixels --name pbc --record
                                                                       # ... with the timing bench/transfer.py measured for it
 
 1. Runs `drlm run --out DIR [--target T]` in a subprocess (the installed console script) and measures its wall time,
@@ -18,7 +18,7 @@
 """
 import argparse, datetime, json, os, subprocess, sys, tempfile, time
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section, write_atomic
 
 ROOT = Path(__file__).resolve().parents[1]
 SECTIONS = ['dataset', 'accuracy', 'factors', 'importance', 'morphology', 'disentanglement', 'openset', 'reproduce']
@@ -50,8 +50,7 @@ def top_crop(shot: Path, height=1310, width=640) -> Path:
 
 def check_html(html: Path, shot: Path, width=1200):
     "In the browser's Python: open the report, read what the page shows, take a full-page screenshot."
-    sys.path.insert(0, str(ROOT / 'bench'))
-    from widgets_browser import start_browser, missing_dependencies
+    from bench.widgets_browser import start_browser, missing_dependencies
     miss = [m for m in missing_dependencies() if 'voila' not in m and 'ipykernel' not in m]
     if miss: return dict(skipped='missing: ' + '; '.join(miss))
     with tempfile.TemporaryDirectory() as prof:
@@ -150,7 +149,7 @@ def main():
     row['summary'] = summary(run)
     shot = ROOT / 'bench' / 'screenshots' / f'report_{args.name}.png'
     py = args.browser_python if Path(args.browser_python).exists() else sys.executable
-    p = subprocess.run([py, __file__, '--check-html', str(run / 'report.html'), str(shot)], capture_output=True, text=True)
+    p = subprocess.run([py, '-m', 'bench.report_run', '--check-html', str(run / 'report.html'), str(shot)], capture_output=True, text=True)
     lines = [l for l in p.stdout.splitlines() if l.startswith('{')]
     row['browser'] = json.loads(lines[-1]) if lines else dict(skipped=f'browser check failed: {p.stderr[-300:]}')
     if shot.exists(): top_crop(shot)
@@ -158,7 +157,7 @@ def main():
     if args.record:
         rows = json.loads(STATE.read_text()) if STATE.exists() else {}
         rows[args.name] = row
-        STATE.write_text(json.dumps(rows, indent=1))
+        write_atomic(STATE, json.dumps(rows, indent=1))
         record(rows)
 
 

@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Rendering speed of the synthetic renderers (`drl_microscopy.synth`), batched, against per-image references.
 
-    python bench/synth.py                      # 2 threads, prints JSON
-    python bench/synth.py --record             # also rewrites the synth section of bench/RESULTS.md
+    python -m bench.synth                      # 2 threads, prints JSON
+    python -m bench.synth --record             # also rewrites the synth section of bench/RESULTS.md
 
 For each renderer and size it measures images/second of batched rendering (`render(factors)` on a batch of
 random factor tuples, factors drawn beforehand) and, in the same process, a straightforward per-image
@@ -19,7 +19,7 @@ reference:
 Timings are wall-clock; the machine's load average is recorded beside them, since other processes on a
 2-core machine change the numbers a lot (torch's 2 threads wait for each other when one core is busy).
 """
-import argparse, datetime, json, os, platform, re, sys, time
+import argparse, datetime, json, os, platform, sys, time
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +27,8 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 from drl_microscopy.synth import TextureSprites, SynthCells, HUSL_COLORS  # noqa: E402
+from bench.results_md import write_section  # noqa: E402
 
 
 class ReferenceTextureSprites:
@@ -80,7 +80,7 @@ def main():
         for S in a.sizes: measure(S, th, a, res)
     res['load_after'] = os.getloadavg()[0]
     print(json.dumps(res, indent=1))
-    if a.record: record(res, ' '.join(['python bench/synth.py'] + sys.argv[1:]))
+    if a.record: record(res, ' '.join(['python -m bench.synth'] + sys.argv[1:]))
 
 
 def measure(S, threads, a, res):
@@ -112,7 +112,6 @@ def measure(S, threads, a, res):
 
 def record(res, command):
     "Rewrite the section between the synth markers of bench/RESULTS.md (create the file or section if missing)."
-    path = ROOT / 'bench' / 'RESULTS.md'
     rows = '\n'.join(f"| {r['renderer']} | {r['size']} | {r['threads']} | {r['batch']} | {r['images_per_s']:,} | {r['cpu_s_per_image']*1e6:.0f} | "
                      f"{r['reference_images_per_s']:,} | {r['speedup']} |" for r in res['rows'])
     ts64 = next((r for r in res['rows'] if 'max_abs_diff_vs_reference' in r), None)
@@ -125,8 +124,7 @@ def record(res, command):
                  f">= {goal:,}, {got[S]['speedup']}x the reference)" for S, goal in ((64, 30_000), (224, 3_000)) if S in got]
         if parts: verdict.append(f"- {th} thread(s): TextureSprites " + '; '.join(parts) + '.')
     verdict = '\n'.join(verdict)
-    section = f"""<!-- synth:start -->
-## Synthetic rendering (`bench/synth.py`)
+    section = f"""## Synthetic rendering (`bench/synth.py`)
 
 `{command}` on {res['date']}: {res['cpus']} CPU cores, device {res['device']},
 torch {res['torch']}; load average {res['load_before']:.2f} before and {res['load_after']:.2f} after (other jobs on the
@@ -142,13 +140,8 @@ renderer called with one image at a time. {check}Targets (2 cores): TextureSprit
 >= 3,000 images/s at 224 px, faster than the per-image reference; rendering must not limit training (about 1,000
 images/s at 64 px).
 
-{verdict}
-<!-- synth:end -->"""
-    text = path.read_text() if path.exists() else '# Benchmark results\n'
-    if '<!-- synth:start -->' in text:
-        text = re.sub(r'<!-- synth:start -->.*?<!-- synth:end -->', lambda m: section, text, flags=re.S)
-    else: text = text.rstrip('\n') + '\n\n' + section + '\n'
-    tmp = path.with_name('.RESULTS.md.tmp'); tmp.write_text(text); os.replace(tmp, path)
+{verdict}"""
+    write_section('synth', section.split('\n'))
 
 
 if __name__ == '__main__':

@@ -15,17 +15,16 @@ Measures, in one process and on the same model, data stream, optimiser and batch
 3. peak resident memory (ru_maxrss of a child process) of a short training run at 64 px, batch 64,
    and at 224 px.
 
-    python bench/train.py                    # 64 px, batch 64 pairs, 2 threads, prints a table
-    python bench/train.py --write            # also replace the train section of bench/RESULTS.md
-    python bench/train.py --rounds 5 --steps 4 --mem-sizes 64,224
+    python -m bench.train                    # 64 px, batch 64 pairs, 2 threads, prints a table
+    python -m bench.train --record            # also replace the train section of bench/RESULTS.md
+    python -m bench.train --rounds 5 --steps 4 --mem-sizes 64,224
 
 Renders happen inside the timed steps for every variant (the data is generated on the fly).
 """
-import argparse, datetime, json, os, resource, statistics, subprocess, sys, time
+import argparse, datetime, json, os, resource, subprocess, sys, time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
 
 
 def _setup(threads):
@@ -60,7 +59,7 @@ def child_memory(args):
 def measure_memory(args, size):
     "Peak RSS (MB) of a child process that trains `args.mem_steps` steps at `size` px."
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    cmd = [sys.executable, __file__, '--child-mem', '--size', str(size), '--bs', str(args.bs), '--steps', str(args.mem_steps),
+    cmd = [sys.executable, '-m', 'bench.train', '--child-mem', '--size', str(size), '--bs', str(args.bs), '--steps', str(args.mem_steps),
            '--threads', args.threads.split(',')[-1], '--model', args.model]
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -151,12 +150,12 @@ def main():
     ap.add_argument('--rounds', type=int, default=3)
     ap.add_argument('--mem-sizes', default='64,224', help="sizes for the peak-memory runs ('' to skip)")
     ap.add_argument('--mem-steps', type=int, default=2)
-    ap.add_argument('--write', action='store_true', help='replace the train section of bench/RESULTS.md')
+    ap.add_argument('--record', action='store_true', help='replace the train section of bench/RESULTS.md')
     ap.add_argument('--child-mem', action='store_true', help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child_mem: return child_memory(args)
 
-    cmd = 'python bench/train.py ' + ' '.join(sys.argv[1:])
+    cmd = 'python -m bench.train ' + ' '.join(sys.argv[1:])
     load = os.getloadavg()
     t0 = time.perf_counter()
     lines = []
@@ -188,17 +187,10 @@ def main():
               f"wall time {time.perf_counter() - t0:.0f} s."]
     text = '\n'.join(lines)
     print(text)
-    if args.write:
-        path = ROOT / 'bench' / 'RESULTS.md'
-        old = path.read_text() if path.exists() else '# Benchmark results\n'
-        block = (f"<!-- train:start -->\n## Training speed and memory (`bench/train.py`)\n\n"
-                 f"`{cmd}` — {datetime.date.today().isoformat()}\n\n{text}\n<!-- train:end -->")
-        if '<!-- train:start -->' in old:
-            pre, rest = old.split('<!-- train:start -->', 1)
-            post = rest.split('<!-- train:end -->', 1)[1]
-            new = pre + block + post
-        else: new = old.rstrip('\n') + '\n\n' + block + '\n'
-        tmp = path.with_suffix('.md.tmp'); tmp.write_text(new); os.replace(tmp, path)
+    if args.record:
+        from bench.results_md import write_section
+        write_section('train', ['## Training speed and memory (`bench/train.py`)', '',
+                                f"`{cmd}` — {datetime.date.today().isoformat()}", '', text])
 
 
 if __name__ == '__main__':

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """The transfer table: `drlm run` with its defaults on every real set and the synthetic preset, pixel DRL and Φ DRL.
 
-    python bench/transfer.py --record                        # the whole table (pixels and Φ on five targets; about an hour on 2 cores)
-    python bench/transfer.py --only pbc,herlev --record      # some targets (finished runs in --out are reused, unfinished ones resumed)
-    python bench/transfer.py --inputs pixels --only vacuoles # one input
-    python bench/transfer.py --quick --only vacuoles         # a smoke test of this script: tiny settings, a minute
+    python -m bench.transfer --record                        # the whole table (pixels and Φ on five targets; about an hour on 2 cores)
+    python -m bench.transfer --only pbc,herlev --record      # some targets (finished runs in --out are reused, unfinished ones resumed)
+    python -m bench.transfer --inputs pixels --only vacuoles # one input
+    python -m bench.transfer --quick --only vacuoles         # a smoke test of this script: tiny settings, a minute
 
 Targets (`--only` names): `pbc` (pbc_blood_cells, 8 classes), `herlev` (herlev_pap_smear, 7 classes), `herlev2`
 (herlev_pap_smear as normal vs abnormal, through a CSV list written into --out), `ndsb` (ndsb_plankton, its 15 largest
@@ -24,7 +24,7 @@ are checked from the same numbers.
 """
 import argparse, datetime, json, os, platform, subprocess, sys, time
 from pathlib import Path
-from results_md import write_section
+from bench.results_md import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
 STATE = 'table.json'          # in --out: every cell's timing and summary, so --record can be rerun on finished runs
@@ -50,7 +50,6 @@ COLS = [('drl-transfer', 'gbt', 'DRL GBT'), ('drl-transfer', 'mlp', 'DRL MLP'), 
 
 def herlev2_csv(out: Path) -> Path:
     "A CSV list of the Herlev images labelled normal / abnormal (the standard 2-class grouping)."
-    sys.path.insert(0, str(ROOT))
     from drl_microscopy.core import data_root
     from drl_microscopy.data import IMAGE_EXTENSIONS
     root = data_root(required=True) / 'herlev_pap_smear'
@@ -130,7 +129,7 @@ def checks(table: dict) -> list:
 def record(out: Path, table: dict, quick: bool):
     import torch
     L = ['## transfer (bench/transfer.py)', '',
-         f"`python bench/transfer.py --record{' --quick' if quick else ''}` (runs in `{out}`), last cell finished "
+         f"`python -m bench.transfer --record{' --quick' if quick else ''}` (runs in `{out}`), last cell finished "
          f"{max(c['job']['date'] for c in table.values() if c.get('job'))}; {platform.machine()}, {os.cpu_count()} CPU cores, "
          f"torch {torch.__version__}, no GPU. Each row is one `drlm run` with its defaults (shipped source model, 3 seeds, GBT / MLP); "
          f"Φ rows: `--backbone {PHI}` (224 px, ImageNet weights from the pip package), their (c) is the pixel row's CNN (pixels either way). "

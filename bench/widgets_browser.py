@@ -1,7 +1,7 @@
 """The latent explorer in a real front end: Voilà on 127.0.0.1, driven by headless Chromium.
 
-    python bench/widgets_browser.py                      # tiny untrained ConvVAE
-    python bench/widgets_browser.py --bundle runs/pretrain/bundle.pt --record
+    python -m bench.widgets_browser                      # tiny untrained ConvVAE
+    python -m bench.widgets_browser --bundle runs/pretrain/bundle.pt --record
 
 Writes a small notebook that shows `widgets.LatentExplorer`, serves it with Voilà (a subprocess on a
 free port of 127.0.0.1, stopped at the end), opens it in headless Chromium through Selenium
@@ -19,9 +19,9 @@ exits 0 with 'skipped'.
 from __future__ import annotations
 import argparse, base64, datetime, io, json, os, platform, secrets, shutil, socket, subprocess, sys, tempfile, time
 from pathlib import Path
+from bench.results_md import write_section, RESULTS
 
 ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path: sys.path.insert(0, str(ROOT))      # this checkout's library, as the notebook's kernel gets it
 CHROMIUM, CHROMEDRIVER = '/usr/bin/chromium', '/usr/bin/chromedriver'
 
 
@@ -241,12 +241,11 @@ def run(bundle:str|None=None, seed:int=0, out:Path=ROOT/'bench'/'screenshots', t
     return res
 
 
-def record(runs:list, command:str, path:Path=ROOT/'bench'/'RESULTS.md'):
+def record(runs:list, command:str, path:Path=None):
     "Write the `widgets` section of bench/RESULTS.md from `[(label, result), ...]` (the rest of the file as it is)."
     import voila, selenium
-    start, end = '<!-- widgets:start -->', '<!-- widgets:end -->'
     chromium = next((r.get('chromium') for _, r in runs if r.get('chromium')), None)
-    lines = [start, '## Widgets in a real front end (`bench/widgets_browser.py`)', '',
+    lines = ['## Widgets in a real front end (`bench/widgets_browser.py`)', '',
              f"`{command}` — {datetime.date.today().isoformat()}, {platform.machine()}, Voilà {voila.__version__}, "
              f"Selenium {selenium.__version__}, Chromium {chromium} (Debian package, headless), 2 shared CPU cores under load", '',
              'A notebook showing `widgets.LatentExplorer` served by Voilà on 127.0.0.1 and opened in headless Chromium; the first '
@@ -271,13 +270,7 @@ def record(runs:list, command:str, path:Path=ROOT/'bench'/'RESULTS.md'):
                       'Seen 2026-11-26: with the explorer\'s `_refresh` patched in the served notebook to skip write-backs within '
                       '1e-6 of the slider value, all 50 presses arrived (2.00), images still equal to the Python decode.']
         lines += ['', 'Screenshots: ' + ', '.join(f'`{p}`' for p in res.get('screenshots', [])), '']
-    lines.append(end)
-    text = path.read_text() if path.exists() else '# Benchmark results\n'
-    if start in text and end in text:
-        a, b = text.index(start), text.index(end) + len(end)
-        text = text[:a] + '\n'.join(lines) + text[b:]
-    else: text = text.rstrip('\n') + '\n\n' + '\n'.join(lines) + '\n'
-    path.write_text(text)
+    write_section('widgets', lines, path or RESULTS)
 
 
 def main(argv=None)->int:
@@ -303,7 +296,7 @@ def main(argv=None)->int:
         res = run(bundle, a.seed, Path(a.out), a.timeout, name=name)
         print(label + ':\n' + json.dumps(res, indent=1))
         runs.append((label, res))
-    if a.record: record(runs, 'python bench/widgets_browser.py ' + ' '.join(argv if argv is not None else sys.argv[1:]))
+    if a.record: record(runs, 'python -m bench.widgets_browser ' + ' '.join(argv if argv is not None else sys.argv[1:]))
     ok = all(r['ok'] for _, r in runs)
     print('passed' if ok else 'FAILED')
     return 0 if ok else 1

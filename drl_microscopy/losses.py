@@ -16,7 +16,7 @@ from .models import VAEOutput, reparameterize
 __all__ = ['RECONSTRUCTIONS', 'VAE_METHODS', 'bernoulli_recon', 'gaussian_recon', 'gaussian_kl', 'kl_between', 'symmetric_kl',
            'BetaVAELoss', 'AnnealedVAELoss', 'gaussian_log_density', 'tc_decomposition', 'BetaTCVAELoss',
            'dip_regularizer', 'DIPVAELoss', 'permute_dims', 'Discriminator', 'FactorVAELoss', 'shared_dims_labels',
-           'shared_dims_argmax', 'aggregate_posteriors', 'PairOutput', 'WeakPairVAE', 'make_loss']
+           'check_labels_fit', 'shared_dims_argmax', 'aggregate_posteriors', 'PairOutput', 'WeakPairVAE', 'make_loss']
 
 # %% ../nbs/04_losses.ipynb #848606e0
 def _reduce(per_elem, x, reduction):
@@ -229,8 +229,22 @@ def shared_dims_labels(changed:torch.Tensor, # (n, F) bool: which factors change
     n, f = changed.shape
     shared = torch.ones(n, latent, dtype=torch.bool, device=changed.device)
     k = min(f, latent)
+    if f > latent and bool(changed[:, latent:].any()):
+        raise DrlmError(f"the 'labels' aggregator ties factor j to dim j, but a pair changed factor {latent + int(changed[:, latent:].any(0).nonzero()[0])} "
+                        f"and the latent has only {latent} dims (0..{latent - 1}): use a latent of {f} or more, or the 'argmax' aggregator")
     shared[:, :k] = ~changed[:, :k]
     return shared
+
+def check_labels_fit(space, # the source's `synth.FactorSpace`
+                     latent:int, # number of latent dims
+                     source:str='the source', # its name, for the message
+                    ):
+    "Refuse, before anything runs, a 'labels' aggregator whose source has a free factor without a dim of its own."
+    free = list(space.free)
+    if free and max(free) >= latent:
+        raise DrlmError(f"the 'labels' aggregator ties factor j to dim j: {source} has {len(free)} free factors "
+                        f"({', '.join(space.names[i] for i in free)}), the last at index {max(free)}, but --latent is {latent}; "
+                        f"use --latent {max(free) + 1} or more, or --aggregator argmax")
 
 def shared_dims_argmax(delta:torch.Tensor, # (n, D) per-dim divergence between the pair's posteriors
                        threshold:str='pair', # 'pair' (Locatello et al.) or 'batch' (reference code)

@@ -13,9 +13,10 @@ from fastcore.basics import patch
 from .core import DrlmError, rng, default_device, atomic_write, run_folder
 
 # %% auto #0
-__all__ = ['HUSL_COLORS', 'SPRITE_SHAPES', 'TEXTURE_NAMES', 'CELL_FACTORS', 'NUISANCE_DEFAULTS', 'PRESETS', 'SOURCES',
-           'FactorSpace', 'SynthRenderer', 'TextureSprites', 'SynthCells', 'SynthTarget', 'target_preset',
-           'SynthCellsBrightfield', 'get_source', 'factor_sweep', 'contact_sheet', 'write_synth_sample']
+__all__ = ['HUSL_COLORS', 'SPRITE_SHAPES', 'TEXTURE_NAMES', 'CELL_FACTORS', 'SOURCE_CELL_FACTORS', 'CELL_PARAMETER_DEFAULTS',
+           'CELL_DESIGNS', 'NUISANCE_DEFAULTS', 'PRESETS', 'SOURCES', 'FACTOR_MEASUREMENTS', 'FactorSpace',
+           'SynthRenderer', 'TextureSprites', 'SynthCells', 'SynthTarget', 'target_preset', 'SynthCellsBrightfield',
+           'get_source', 'factor_audit', 'factor_measurement', 'factor_sweep', 'contact_sheet', 'write_synth_sample']
 
 # %% ../nbs/01_synth.ipynb #2bf9b899
 def _check_n(n, what='n'):
@@ -430,6 +431,11 @@ CELL_FACTORS = dict(cell_size=np.linspace(0.16, 0.30, 6), elongation=np.linspace
                     nucleus_offset=np.linspace(0.0, 0.5, 5), membrane=np.linspace(0.0, 1.0, 4),
                     granularity=np.linspace(0.0, 1.0, 5), vacuoles=np.arange(5.), vacuole_size=np.linspace(0.15, 0.45, 4),
                     stain_hue=np.arange(8) / 8, brightness=np.linspace(0.4, 1.0, 5))
+SOURCE_CELL_FACTORS = dict(cell_size=np.linspace(0.16, 0.30, 6), elongation=np.linspace(1.3, 2.5, 5),
+                           orientation=np.arange(8) * np.pi / 8, nucleus_size=np.linspace(0.25, 0.65, 5),
+                           granularity=np.linspace(0.0, 1.0, 5), stain_hue=np.arange(8) / 8, brightness=np.linspace(0.4, 1.0, 5))
+CELL_PARAMETER_DEFAULTS = dict(nucleus_offset=0., membrane=0., vacuoles=0., vacuole_size=0.3)   # held fixed when not a factor
+CELL_DESIGNS = {'source': (SOURCE_CELL_FACTORS, 1.5, 0.9), 'full': (CELL_FACTORS, 0.7, 0.6)}   # factors, granule and nucleus contrast
 
 NUISANCE_DEFAULTS = {
     'fluorescence': dict(shift=(0., 0.03), blur=(0.3, 0.9), background=(0., 0.3), background_level=(0.01, 0.06),
@@ -472,19 +478,22 @@ class SynthCells(SynthRenderer):
                  nuisances='default', # 'default', None/'off', or a dict {name: None | value | (lo, hi)}
                  device='cpu', # torch device ('auto' picks a GPU if there is one)
                  fixed:dict|None=None, # factors to hold fixed, by name
+                 design:str='source', # 'source' (7 factors, for source models) or 'full' (11, for the target presets)
                 ):
         self.size, self.device = _check_size(size), default_device(device)
         if channels not in (1, 3): raise DrlmError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
         if modality not in NUISANCE_DEFAULTS: raise DrlmError(f"modality must be one of {', '.join(NUISANCE_DEFAULTS)}, got {modality!r}")
-        self.channels, self.modality = channels, modality
+        if design not in CELL_DESIGNS: raise DrlmError(f"design must be one of {', '.join(CELL_DESIGNS)}, got {design!r}")
+        self.channels, self.modality, self.design = channels, modality, design
         self.nuisances = _nuisance_spec(modality, nuisances)
-        self.space = FactorSpace(list(CELL_FACTORS), [len(v) for v in CELL_FACTORS.values()], list(CELL_FACTORS.values()), fixed)
+        factors, self.granule_contrast, self.nucleus_contrast = CELL_DESIGNS[design]
+        self.space = FactorSpace(list(factors), [len(v) for v in factors.values()], list(factors.values()), fixed)
         dev = self.device
-        self._vals = [torch.as_tensor(v, dtype=torch.float32, device=dev) for v in self.space.values]
-        th = self.space.values[2]
+        self._vals = {nm: torch.as_tensor(v, dtype=torch.float32, device=dev) for nm, v in zip(self.space.names, self.space.values)}
+        th = factors['orientation']
         self._cos, self._sin = (torch.as_tensor(np.cos(th), dtype=torch.float32, device=dev),
                                 torch.as_tensor(np.sin(th), dtype=torch.float32, device=dev))
-        self._stain = _hsv_table(self.space.values[9], 0.55, 1.0).to(dev)                 # (8, 3)
+        self._stain = _hsv_table(factors['stain_hue'], 0.55, 1.0).to(dev)                # (8, 3)
         self._xs = (torch.arange(self.size, device=dev, dtype=torch.float32) + 0.5) / self.size
 
     @property
@@ -527,12 +536,19 @@ def _cover(d, S):
     return (0.5 - d * S).clamp_(0, 1)
 
 @patch
+def _param(self:SynthCells, name, f):
+    "The value `(N,)` of cell parameter `name` for factor tuples `f`: its factor's value, or its fixed default."
+    if name in self._vals: return self._vals[name][f[:, self.space.index(name)]]
+    return torch.full((f.shape[0],), CELL_PARAMETER_DEFAULTS[name], dtype=torch.float32, device=f.device)
+
+@patch
 def _fields(self:SynthCells, f, nz):
     "Per-pixel fields `(N, S, S)` of one batch: cell, membrane, nucleus, vacuoles, cytoplasm texture."
     S, xs = self.size, self._xs
-    v = [t[f[:, i]] for i, t in enumerate(self._vals)]
-    size, elong, _, nsize, noff, memb, gran, nvac, vsize, _, _ = v
-    cos, sin = self._cos[f[:, 2]][:, None, None], self._sin[f[:, 2]][:, None, None]
+    size, elong, nsize, noff, memb, gran, nvac, vsize = (self._param(nm, f) for nm in
+        ('cell_size', 'elongation', 'nucleus_size', 'nucleus_offset', 'membrane', 'granularity', 'vacuoles', 'vacuole_size'))
+    o = f[:, self.space.index('orientation')]
+    cos, sin = self._cos[o][:, None, None], self._sin[o][:, None, None]
     a, b = size * elong.sqrt(), size / elong.sqrt()
     cx, cy = 0.5 + nz['shift'][:, 0], 0.5 + nz['shift'][:, 1]
     dx, dy = xs[None, None, :] - cx[:, None, None], xs[None, :, None] - cy[:, None, None]
@@ -552,7 +568,7 @@ def _fields(self:SynthCells, f, nz):
         vac = torch.maximum(vac, cj)
     freq = (2 * math.pi * (9 + 9 * gran))[:, None, None]
     tex = (torch.cos(freq * u + 0.3) + torch.cos(freq * (0.5 * u + 0.866 * w) + 1.7) + torch.cos(freq * (-0.5 * u + 0.866 * w) + 2.9)) / 3
-    texture = 1 + (0.7 * gran)[:, None, None] * tex
+    texture = (1 + (self.granule_contrast * gran)[:, None, None] * tex).clamp_(min=0)
     return cell, membrane * memb[:, None, None], nucleus * cell, vac * cell, texture
 
 # %% ../nbs/01_synth.ipynb #953b952c
@@ -576,8 +592,8 @@ def _render_chunk(self:SynthCells, f, nz, g, blur):
     "Images of one chunk of factor tuples `f` with nuisance parameters `nz` (noise from generator `g`, if any)."
     S, dev = self.size, self.device
     cell, memb, nuc, vac, texture = self._fields(f, nz)
-    bright = self._vals[10][f[:, 10]][:, None, None, None]
-    col = self._stain[f[:, 9]][:, :, None, None]                                      # (n, 3, 1, 1)
+    bright = self._param('brightness', f)[:, None, None, None]
+    col = self._stain[f[:, self.space.index('stain_hue')]][:, :, None, None]         # (n, 3, 1, 1)
     xs = self._xs - 0.5
     ramp = (torch.cos(nz['direction'])[:, None, None] * xs[None, None, :] + torch.sin(nz['direction'])[:, None, None] * xs[None, :, None])
     bg = nz['background_level'][:, None, None] * (1 + 2 * nz['background'][:, None, None] * ramp)
@@ -588,7 +604,7 @@ def _render_chunk(self:SynthCells, f, nz, g, blur):
         debris = torch.maximum(debris, _cover(dj, S) * (nz['debris'] > j).float()[:, None, None])
     cyto, vac_, memb_ = (cell * (1 - vac) * texture)[:, None], vac[:, None], memb[:, None]
     if self.modality == 'fluorescence':
-        sig = cyto * (1 - 0.6 * nuc[:, None]) * 0.5 * col + vac_ * (0.45 + 0.55 * col) + memb_ * 0.6 * col
+        sig = cyto * (1 - self.nucleus_contrast * nuc[:, None]) * 0.5 * col + vac_ * (0.45 + 0.55 * col) + memb_ * 0.6 * col
         x = bg[:, None] + bright * sig + 0.35 * debris[:, None]
     else:
         absorb = -torch.log(col.clamp(min=0.05))
@@ -606,7 +622,7 @@ def _render_chunk(self:SynthCells, f, nz, g, blur):
     return x
 
 @patch
-def render(self:SynthCells, factors, # (N, 11) value indices (array, list or tensor)
+def render(self:SynthCells, factors, # (N, F) value indices (array, list or tensor), F = len(self.space.names)
            seed=None, # seed of the nuisances (None: fresh randomness when nuisances are on)
            nuisances:dict|None=None, # per-image nuisance parameters from `sample_nuisances` (else drawn from seed)
           )->torch.Tensor:
@@ -624,6 +640,17 @@ def render(self:SynthCells, factors, # (N, 11) value indices (array, list or ten
     for i in range(0, N, step):
         out[i:i + step] = self._render_chunk(f[i:i + step], {k: v[i:i + step] for k, v in nz.items()}, g, blur)
     return out
+
+# %% ../nbs/01_synth.ipynb #5a1c0d12
+@patch
+def masks(self:SynthCells, factors, # (N, F) value indices
+          seed=None, # the seed given to `render` for the same images
+         )->dict:
+    "`{'cell': (N, S, S) bool, 'nucleus': (N, S, S) bool}`: where the renderer drew the cell and its nucleus (coverage > 0.5)."
+    f = self._factors(factors)
+    g = _generator(seed, self.device) if self.random else None
+    cell, _, nuc, _, _ = self._fields(f, self.sample_nuisances(f.shape[0], g if g is not None else 0))
+    return {'cell': (cell > 0.5).cpu().numpy(), 'nucleus': (nuc > 0.5).cpu().numpy()}
 
 # %% ../nbs/01_synth.ipynb #6c079aa0
 class SynthTarget:
@@ -714,7 +741,7 @@ def rules_table(self:SynthTarget)->str:
 
 # %% ../nbs/01_synth.ipynb #78081ab0
 def _vacuoles(size, channels, device, nuisances):
-    cells = SynthCells(size, channels, 'fluorescence', device=device, nuisances=nuisances if nuisances != 'default' else
+    cells = SynthCells(size, channels, 'fluorescence', device=device, design='full', nuisances=nuisances if nuisances != 'default' else
                        dict(blur=(0.8, 1.6), background=(0.1, 0.4), background_level=(0.04, 0.1), shot_noise=(0.03, 0.07),
                             read_noise=(0.01, 0.03), debris=(0, 3), shift=(0, 0.04)))
     rules = dict(single_vacuole=dict(vacuoles=1, vacuole_size=[2, 3], granularity=[0, 1, 2]),
@@ -725,7 +752,7 @@ def _vacuoles(size, channels, device, nuisances):
                        description='yeast-like fluorescent cells: single / multiple / condensed vacuole, negative (dead)')
 
 def _blood_cells(size, channels, device, nuisances):
-    cells = SynthCells(size, channels, 'brightfield', device=device, nuisances=nuisances if nuisances != 'default' else
+    cells = SynthCells(size, channels, 'brightfield', device=device, design='full', nuisances=nuisances if nuisances != 'default' else
                        dict(blur=(0.5, 1.2), background=(0.05, 0.2), background_level=(0.85, 0.97), shot_noise=(0.01, 0.03),
                             read_noise=(0.005, 0.015), debris=(0, 2), shift=(0, 0.03)))
     rules = dict(lymphocyte=dict(cell_size=[0, 1], nucleus_size=[3, 4], nucleus_offset=[0, 1], granularity=[0, 1]),
@@ -756,8 +783,9 @@ class SynthCellsBrightfield(SynthCells):
                  nuisances='default', # 'default', None/'off', or a dict {name: None | value | (lo, hi)}
                  device='cpu', # torch device ('auto' picks a GPU if there is one)
                  fixed:dict|None=None, # factors to hold fixed, by name
+                 design:str='source', # 'source' (7 factors) or 'full' (11)
                 ):
-        super().__init__(size, channels, 'brightfield', nuisances, device, fixed)
+        super().__init__(size, channels, 'brightfield', nuisances, device, fixed, design)
 
 SOURCES = {'texture-sprites': TextureSprites, 'synth-cells': SynthCells, 'synth-cells-brightfield': SynthCellsBrightfield}
 
@@ -769,6 +797,57 @@ def get_source(name:str, # 'texture-sprites', 'synth-cells', 'synth-cells-bright
     if name in SOURCES: return SOURCES[name](size, **kwargs)
     if name in PRESETS: return target_preset(name, size, **kwargs)
     raise DrlmError(f"unknown synthetic source {name!r}; choose one of {', '.join([*SOURCES, *PRESETS])}")
+
+# %% ../nbs/01_synth.ipynb #a0d17002
+def _one_step(space, f, i):
+    "`f` with factor `i` moved one value up (down at its top)."
+    g = f.copy(); top = g[:, i] == space.sizes[i] - 1
+    g[:, i] = np.where(top, g[:, i] - 1, g[:, i] + 1)
+    return g
+
+def factor_audit(renderer, # a renderer (its space's free factors are audited)
+                 n:int=64, # seeded base tuples drawn over the space
+                 seed:int=0, # seed of the tuples and of the nuisances
+                 features=None, # optional callable: images (N, C, H, W) -> features (N, D), e.g. a frozen backbone
+                )->'pd.DataFrame':
+    "Per free factor: min / median / max over `n` tuples of the mean absolute image change of one step (and of the features)."
+    import pandas as pd
+    sp, n, g = renderer.space, _check_n(n), rng(seed)
+    base = sp.sample_factors(n, g); s = int(g.integers(2**31))
+    xa = renderer.render(base, seed=s).float()
+    fa = features(xa).float() if features is not None else None
+    spread = (fa - fa.mean(0)).abs().mean() if fa is not None else None
+    rows = []
+    for i in sp.free:
+        if sp.sizes[i] < 2: continue
+        xb = renderer.render(_one_step(sp, base, i), seed=s).float()
+        e = (xa - xb).abs().mean((1, 2, 3)).cpu().numpy()
+        row = dict(factor=sp.names[i], pixel_min=e.min(), pixel_median=np.median(e), pixel_max=e.max())
+        if fa is not None:
+            d = ((fa - features(xb).float()).abs().mean(1) / spread).cpu().numpy()
+            row.update(feature_min=d.min(), feature_median=np.median(d), feature_max=d.max())
+        rows.append(row)
+    return pd.DataFrame(rows).set_index('factor')
+
+# %% ../nbs/01_synth.ipynb #a0d17006
+FACTOR_MEASUREMENTS = {
+    'cell_size': dict(columns=['AreaShape_Area'], sign=1), 'scale': dict(columns=['AreaShape_Area'], sign=1),
+    'elongation': dict(columns=['AreaShape_Eccentricity'], sign=1), 'shape': dict(columns=['AreaShape_Eccentricity'], sign=None),
+    'orientation': dict(columns=['AreaShape_Orientation'], sign='angle'),
+    'nucleus_size': dict(columns=['Nuclei_AreaShape_Area'], sign=1),
+    'stain_hue': dict(columns=['hue'], sign='angle'), 'color': dict(columns=['hue'], sign='angle'),
+    'brightness': dict(columns=['Intensity_MeanIntensity'], sign=1),
+    'granularity': dict(columns=['Granularity_', 'Texture_'], sign=None), 'texture': dict(columns=['Granularity_', 'Texture_'], sign=None)}
+
+def factor_measurement(factor:str, # a factor name (a dim's measured name without its ·k suffix)
+                       modality:str='fluorescence', # the target's look: 'fluorescence' (dark background) or 'brightfield'
+                      )->dict|None:
+    "`{'columns': [...], 'sign': 1 | -1 | None | 'angle'}`: what should follow `factor` on real cells; None if nothing does."
+    m = FACTOR_MEASUREMENTS.get(factor.split('·')[0])
+    if m is None: return None
+    m = dict(m, columns=list(m['columns']))
+    if factor.split('·')[0] == 'brightness' and modality == 'brightfield': m['sign'] = -1
+    return m
 
 # %% ../nbs/01_synth.ipynb #240ebf71
 def factor_sweep(renderer, # a renderer (its space's free factors are swept)

@@ -79,6 +79,7 @@ def border_background(image:np.ndarray, # image (C,H,W)
         out[k] = coef[0] + coef[1]*xx + coef[2]*yy
     return out
 
+# %% ../nbs/08a_morphology.ipynb #c0a1e027
 def segment_object(image, # one image (C,H,W) or (H,W) in [0,1]
                    method:str='contrast', # 'contrast' (distance from the border background), or 'auto'/'bright'/'dark' (luminance)
                    smooth:float=1.0, # Gaussian sigma (pixels) before thresholding; 0 for none
@@ -130,6 +131,7 @@ def _glcm_props(lum, mask, levels=32):
 
 def _channel_names(c): return ['mean_intensity'] if c == 1 else ['mean_red', 'mean_green', 'mean_blue'] if c == 3 else [f'mean_channel{k}' for k in range(c)]
 
+# %% ../nbs/08a_morphology.ipynb #c0a1e029
 def measure_morphology(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0,1], or a list of images
                        masks=None, # optional object masks (N,H,W) (or a list); otherwise `segment_object`
                        method:str='contrast', # segmentation method of `segment_object`

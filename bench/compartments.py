@@ -127,8 +127,7 @@ def record(res, cmd):
     L += ['', 'Mean gain over the whole cell, in points: ' + ', '.join(f'`{r}` {gain[r]:+.1f}' for r in rules)
           + (f". **Chosen: `{best}`**, the larger mean gain: `nucleus='auto'` uses it for RGB bright-field images " if best == 'haematoxylin'
              else f". `{best}` has the larger mean gain, but `nucleus='auto'` uses `haematoxylin` for RGB bright-field images ")
-          + "
-          "(border brighter than the cell); grey bright-field images use `'dark'`, fluorescence `'bright'`. "
+          + "(border brighter than the cell); grey bright-field images use `'dark'`, fluorescence `'bright'`. "
           "The fold spread (± 1–6 points) is as large as the difference between the rules on any one set: both rules "
           "beat the whole cell on every set, and the choice between them is by the mean."]
     t = {name: (s['n'], s['whole']['table_seconds'], [s[r]['table_seconds'] for r in rules]) for name, s in res['sets'].items()}

@@ -4,7 +4,8 @@
 
 # %% ../nbs/08a_morphology.ipynb #be513381
 from __future__ import annotations
-import os, json, hashlib, datetime, warnings, logging
+import os, json, hashlib, datetime, warnings, logging, atexit
+import multiprocessing.util as mp_util
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -22,7 +23,7 @@ __all__ = ['NUCLEUS_RULES', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_C
            'COMPARTMENTS', 'OBJECT_NAMES', 'to_display', 'luminance', 'border_background', 'segment_object',
            'measure_morphology', 'is_brightfield', 'nucleus_signal', 'segment_nucleus', 'segment_compartments',
            'plot_compartments', 'cp_measure_functions', 'channel_names', 'cellprofiler_name', 'compartment_relations',
-           'n_workers', 'dask_client', 'map_chunks', 'morphology_table']
+           'n_workers', 'close_dask', 'dask_client', 'map_chunks', 'map_images', 'morphology_table']
 
 # %% ../nbs/08a_morphology.ipynb #a8f38ae5
 def to_display(img)->np.ndarray:
@@ -381,6 +382,15 @@ def n_workers(n_jobs:int|None=None, # worker processes; None or -1: every core t
 
 _LOCAL_CLUSTERS = {}
 
+def close_dask():
+    "Close the local Dask clusters this process started (done at exit too, also in a worker process of a pool)."
+    while _LOCAL_CLUSTERS:
+        cluster, client = _LOCAL_CLUSTERS.popitem()[1]
+        client.close(); cluster.close()
+
+atexit.register(close_dask)
+mp_util.Finalize(None, close_dask, exitpriority=10)                    # multiprocessing's children skip atexit
+
 def dask_client(n_jobs:int|None=None, # worker processes of the local cluster (None or -1: every core)
                 scheduler:str|None=None, # address of an existing Dask scheduler instead of a local cluster
                ):
@@ -396,6 +406,11 @@ def dask_client(n_jobs:int|None=None, # worker processes of the local cluster (N
     return _LOCAL_CLUSTERS[k][1]
 
 # %% ../nbs/08a_morphology.ipynb #c0a1e019
+def _call_one_thread(fn, x):
+    "fn(x) with BLAS/OpenMP held to one thread (one per worker process)."
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1): return fn(x)
+
 def map_chunks(fn, # called as fn(chunk) in a worker; it and its results must pickle
                chunks:list, # the work, one item per task
                n_jobs:int|None=None, # worker processes of the local cluster (None or -1: every core; 1: here, no cluster)
@@ -408,7 +423,8 @@ def map_chunks(fn, # called as fn(chunk) in a worker; it and its results must pi
     from distributed import as_completed
     client = dask_client(n_jobs, scheduler)
     try:
-        futures = [client.submit(fn, d, pure=False) for d in client.scatter(list(chunks))]
+        f = client.scatter(fn, broadcast=True)                              # the function (and what it holds) once per worker
+        futures = [client.submit(_call_one_thread, f, d, pure=False) for d in client.scatter(list(chunks))]
         index = {f.key: k for k, f in enumerate(futures)}
         for f in as_completed(futures, loop=client.loop):
             try: yield index[f.key], f.result()
@@ -417,6 +433,15 @@ def map_chunks(fn, # called as fn(chunk) in a worker; it and its results must pi
                 raise DrlmError(f"chunk {index[f.key]} failed in a Dask worker: {type(e).__name__}: {e}") from e
     finally:
         if scheduler is not None: client.close()
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e033
+def map_images(fn, # called as fn(i) in a worker for i in range(n); it and its results must pickle
+               n:int, # number of items
+               n_jobs:int|None=None, # worker processes of the local cluster (None or -1: every core; 1: here, no cluster)
+               scheduler:str|None=None, # address of an existing Dask scheduler
+              ):
+    "Yield `(i, fn(i))` for i in 0…n−1 in completion order, on Dask (`map_chunks`)."
+    yield from map_chunks(fn, list(range(n)), n_jobs, scheduler)
 
 # %% ../nbs/08a_morphology.ipynb #a66e3801
 def _images_key(ims, masks)->str:

@@ -76,6 +76,8 @@ def accuracy(x, y, a):
     gran = set_columns(cols, 'granularity')
     for s in SCALES[1:]:
         variants[f'granularity, {s} scales'] = [c for c in cols if c not in gran or int(c.split('_')[1]) <= s]
+    rz = set(set_columns(cols, 'radial_zernikes'))
+    variants['cheap'] = [c for c in variants['granularity, 4 scales'] if c not in rz]   # both savings together
     out = {}
     for name, keep in variants.items():
         sc = cv_scores(table[keep].to_numpy(), y, a.folds, a.seed, a.jobs)
@@ -123,6 +125,9 @@ def record(res, cmd):
         k = f'granularity, {s} scales'
         L.append(f"| {s} scales (`granularity_scales={s}`) | {1000*t[k]:.1f} | {1000*(total - t['granularity'] + t[k]):.1f} | "
                  f"{acc[k]['mean']} ± {acc[k]['std']} ({acc[k]['columns']}) |")
+    k, cheap = acc['cheap'], total - t['radial_zernikes'] - t['granularity'] + t['granularity, 4 scales']
+    L.append(f"| 4 scales, and without radial_zernikes | {1000*t['granularity, 4 scales']:.1f} | {1000*cheap:.1f} "
+             f"({100*(1 - cheap/total):.0f} % less) | {k['mean']} ± {k['std']} ({k['columns']}) |")
     L += ['', f"Granularity's first k scales equal those of the 16-scale spectrum (checked: {res['scales_prefix_equal']}), so "
           "the fewer-scale rows drop the finer columns of the full table.", '', f"Made by `{cmd}` in {res['total_seconds']} s."]
     write_section('cp_modules', L)

@@ -420,6 +420,13 @@ def map_chunks(fn, # called as fn(chunk) in a worker; it and its results must pi
     if scheduler is None and (n_workers(n_jobs) == 1 or len(chunks) <= 1):
         for k, c in enumerate(chunks): yield k, fn(c)
         return
+    import cloudpickle
+    try: cloudpickle.dumps(fn)
+    except Exception as e:
+        warnings.warn(f"{getattr(fn, '__qualname__', fn)} cannot be sent to Dask workers ({type(e).__name__}: {e}); "
+                      "running it here, one chunk after the other")
+        for k, c in enumerate(chunks): yield k, fn(c)
+        return
     from distributed import as_completed
     client = dask_client(n_jobs, scheduler)
     try:

@@ -11,7 +11,8 @@ costs.
    (`granularity_scales`). Seconds per image and the share of the full set.
 2. **Accuracy of each choice.** The whole-cell table of `--per-class` images per class (the images of
    `bench/compartments.py` at the same settings, read from its cache when there) with every set, and with one set left out
-   (its columns dropped: the other sets' values do not depend on it), and with granularity's finer scales only: 5-fold
+   (its columns dropped: the other sets' values do not depend on it), with granularity's first scales only, and with
+   4 scales and no radial_zernikes together: 5-fold
    stratified CV of histogram GBT with `make_classifier('gbt')`'s settings, balanced accuracy mean ± std (as
    `bench/compartments.py`).
 """
@@ -37,10 +38,16 @@ def time_sets(x, a):
     from threadpoolctl import threadpool_limits
     from drl_microscopy.morphology import CP_MEASUREMENTS, cp_measure_functions, segment_object
     funcs = cp_measure_functions()[0]
+    from drl_microscopy.morphology import segment_nucleus
     ims = [im.numpy().astype(np.float64) for im in x]
+    t = time.perf_counter()
     masks = [segment_object(im).astype(np.int32) for im in ims]
+    seg = {'segmentation (cell)': (time.perf_counter() - t)/len(ims)}
+    t = time.perf_counter()
+    for im, lab in zip(ims, masks): segment_nucleus(im, lab > 0)
+    seg['segmentation (nucleus)'] = (time.perf_counter() - t)/len(ims)
     jobs = [(m, {}) for m in CP_MEASUREMENTS] + [('granularity', dict(granular_spectrum_length=s)) for s in SCALES[1:]]
-    out = {}
+    out = dict(seg)
     with threadpool_limits(1):
         for m, kw in jobs:
             name = m if not kw else f"granularity, {kw['granular_spectrum_length']} scales"
@@ -119,6 +126,8 @@ def record(res, cmd):
         L.append(f"| {m} | {1000*t[m]:.1f} | {100*t[m]/total:.0f} % | {a['mean']} ± {a['std']} ({a['columns']}) |")
     a = acc['all eight sets']
     L += [f"| **all eight** | {1000*total:.1f} | 100 % | {a['mean']} ± {a['std']} ({a['columns']}), with every set |", '',
+          f"Segmentation, besides: the cell (`segment_object`) {1000*t['segmentation (cell)']:.1f} ms per image, the nucleus "
+          f"inside it (`segment_nucleus`, for compartments) {1000*t['segmentation (nucleus)']:.1f} ms.", '',
           '| granularity | ms per image | full set, ms per image | bal. acc. (columns) |', '|---|---|---|---|',
           f"| 16 scales (default) | {1000*t['granularity']:.1f} | {1000*total:.1f} | {a['mean']} ± {a['std']} ({a['columns']}) |"]
     for s in SCALES[1:]:

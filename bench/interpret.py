@@ -28,10 +28,12 @@ def scale_check(bundle_path, target, n, starts, seed=0):
     "Correlation of every dim with the measured area on rendered images, and the area along the traversal of the size dim."
     from scipy import stats
     from drl_microscopy import interpret as I
-    from drl_microscopy.learner import load_bundle, encode
+    from drl_microscopy.bundle import load_bundle, encode
+    from drl_microscopy.names import bundle_dim_names
+    from drl_microscopy.morphology import measure_morphology
     from drl_microscopy.synth import TextureSprites, SOURCES, target_preset
     b = load_bundle(bundle_path, device='cpu')
-    names = I.bundle_dim_names(b)
+    names = bundle_dim_names(b)
     size = int(b.config.get('size', 64))
     if target in SOURCES:                                # a source: render random factor tuples
         r = TextureSprites(size).centred() if target == 'texture-sprites' else SOURCES[target](size)
@@ -45,7 +47,7 @@ def scale_check(bundle_path, target, n, starts, seed=0):
     truth = np.asarray(f[:, list(space.names).index(truth_name)], float)
     dim = 'cell_size' if 'cell_size' in names else 'scale'   # the dim named after object size
     z = encode(b, x)[0].numpy()
-    morph = I.measure_morphology(x)
+    morph = measure_morphology(x)
     corr = I.correlate(pd.DataFrame(z, columns=names), morph=morph, features=['area'])
     pear = corr['table'][(corr['table'].method == 'pearson')].set_index('dim')
     best = pear.r.abs().idxmax()
@@ -63,7 +65,7 @@ def scale_check(bundle_path, target, n, starts, seed=0):
             "Spearman ρ of the decoded area with the values from each start, the areas, and how many starts are strictly monotonic."
             rhos, areas = [], []
             for z0 in z0s:
-                a = np.nan_to_num(I.measure_morphology(I.traverse(b, z0, dims=dim, values=values, relative=relative)[0].clamp(0, 1)).area.to_numpy(float))
+                a = np.nan_to_num(measure_morphology(I.traverse(b, z0, dims=dim, values=values, relative=relative)[0].clamp(0, 1)).area.to_numpy(float))
                 areas.append(a.tolist())
                 rhos.append(float(stats.spearmanr(values, a)[0]) if np.ptp(a) > 0 else 0.0)
             sign = np.sign(np.median(rhos)) or 1.0

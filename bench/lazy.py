@@ -76,7 +76,7 @@ def main():
     print(f'{n} images, {disk / 2**30:.2f} GiB on disk, {decoded / 2**30:.2f} GiB decoded (uint8 RGB); limit {args.limit_gb} GiB', flush=True)
     if Path(args.out).exists(): shutil.rmtree(args.out)
     cg = in_cgroup('drlm_bench_lazy', limit)
-    cmd = ['drlm', 'transfer', '--model', args.model, '--target', args.data, '--epochs', '1', '--seeds', '1', '--baselines', 'no-finetune',
+    cmd = ['drlm', 'transfer', '--model', args.model, '--target', args.data, '--finetune-epochs', '1', '--seeds', '1', '--baselines', 'no-finetune',
            '--metrics', '', '--held-out', '', '--out', args.out]
     env = dict(os.environ, OMP_NUM_THREADS='2')
     t = time.perf_counter()

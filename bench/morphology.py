@@ -38,7 +38,7 @@ def load_subset(root, per_class, size, seed):
 
 
 def speed(x, kind, n_jobs):
-    from drl_microscopy.interpret import morphology_table
+    from drl_microscopy.morphology import morphology_table
     t = time.perf_counter()
     table, failed = morphology_table(x, kind, n_jobs=n_jobs)
     dt = time.perf_counter() - t
@@ -68,7 +68,7 @@ def cv_scores(X, y, clf, folds, seed, n_jobs):
 
 
 def main(a):
-    from drl_microscopy.interpret import morphology_table
+    from drl_microscopy.morphology import morphology_table
     from importlib.metadata import version
     cores = len(os.sched_getaffinity(0))
     t0 = time.perf_counter()

@@ -37,7 +37,7 @@ def evidence(ev: dict) -> tuple:
 def remeasure(ev: dict) -> dict:
     "The names the library's current rule gives from the run's stored association (a run may predate a change of the rule)."
     import numpy as np
-    from drl_microscopy.interpret import measured_names
+    from drl_microscopy.names import measured_names
     active = np.array([not n.startswith('inactive') for n in ev['names']])
     new = measured_names(np.array(ev['association']), ev['factor_names'], active=active, intended=ev.get('intended'))
     return dict(ev, **{k: new[k] for k in ('names', 'factors', 'score', 'unnamed', 'spread', 'rule')}, names_at_run_time=ev['names'])

@@ -20,8 +20,9 @@ from pathlib import Path
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
-from drl_microscopy.features import make_backbone, feature_source, feature_pool, _features, POOL_CHUNK  # noqa: E402
-from drl_microscopy.synth_data import _seed_for  # noqa: E402
+from drl_microscopy.features import make_backbone, backbone_features  # noqa: E402
+from drl_microscopy.phi import feature_source, feature_pool, POOL_CHUNK  # noqa: E402
+from drl_microscopy.synth_data import seed_for  # noqa: E402
 
 BACKBONE = 'tf_efficientnet_lite0'
 
@@ -30,7 +31,7 @@ def bench_one(source: str, size: int, pairs: int) -> dict:
     bb = make_backbone(BACKBONE, '', input_size=size if size != 224 else 0)
     src = feature_source(source, bb, n_fit=64)
     r, sp = src.renderer, src.space
-    _features(bb, r.render(sp.sample_factors(8, seed=0), seed=0))                 # warm-up
+    backbone_features(bb, r.render(sp.sample_factors(8, seed=0), seed=0))                 # warm-up
     with tempfile.TemporaryDirectory() as d:
         t0 = time.perf_counter()
         pool = feature_pool(src, n=pairs, cache_dir=d, seed=0)
@@ -42,14 +43,14 @@ def bench_one(source: str, size: int, pairs: int) -> dict:
     # the same images again, rendering and encoding timed apart
     xs, t_render = [], 0.
     for j in range(-(-pairs // POOL_CHUNK)):
-        s = _seed_for(0, 3, j)
+        s = seed_for(0, 3, j)
         fa, fb, _ = sp.sample_pairs(min(POOL_CHUNK, pairs - j * POOL_CHUNK), k=1, seed=s)
         t0 = time.perf_counter()
         x = torch.cat([r.render(fa, seed=s), r.render(fb, seed=s)])
         t_render += time.perf_counter() - t0
         xs.append(x)
     t0 = time.perf_counter()
-    for x in xs: _features(bb, x, src.bs)
+    for x in xs: backbone_features(bb, x, src.bs)
     t_encode = time.perf_counter() - t0
     n_img = 2 * pairs
     return dict(source=source, input_size=bb.input_size, weights=bb.weights_tag, dim=pool.dim, pairs=pairs, images=n_img,

@@ -17,11 +17,13 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.exceptions import ConvergenceWarning
-from .core import DrlmError, default_device
+from pathlib import Path
+from .core import DrlmError, default_device, atomic_write, file_digest
 
 # %% auto #0
-__all__ = ['MLP_MAX_ITER', 'extract_latents', 'active_dims', 'make_classifier', 'balanced_accuracy', 'ClassifyResult', 'classify',
-           'summarise', 'plot_confusion', 'OpenSetReport', 'open_set_report']
+__all__ = ['MLP_MAX_ITER', 'CLASSIFIER_TYPES', 'extract_latents', 'pca_codes', 'active_dims', 'make_classifier',
+           'balanced_accuracy', 'ClassifyResult', 'classify', 'summarise', 'plot_confusion', 'OpenSetReport',
+           'open_set_report', 'decision_scores', 'contributions', 'save_classifier', 'load_classifier']
 
 # %% ../nbs/08_classify.ipynb #7c8764ed
 def _unwrap_model(model):
@@ -33,11 +35,11 @@ def _unwrap_model(model):
     return model
 
 def _batches(data, bs):
-    "Batches `(x, y or None)` in a fixed order: `features._batches`, refusing a whole `DataLoaders`."
+    "Batches `(x, y or None)` in a fixed order: `features.image_batches`, refusing a whole `DataLoaders`."
     from fastai.data.core import DataLoaders
-    from drl_microscopy.features import _batches as _feature_batches
+    from drl_microscopy.features import image_batches
     if isinstance(data, DataLoaders): raise DrlmError("pass one loader (e.g. dls.train or dls.test), not the whole DataLoaders")
-    return _feature_batches(data, bs)
+    return image_batches(data, bs)
 
 def extract_latents(model:nn.Module, # a VAE with `encode(x) -> (mu, logvar)` (or a bundle / weak-pair wrapper of one)
                     data, # inputs (N, ...) as tensor/array, or a DataLoader of `(x, y)` batches (read in order)
@@ -67,6 +69,20 @@ def extract_latents(model:nn.Module, # a VAE with `encode(x) -> (mu, logvar)` (o
     if ys and len(ys) != len(mus): raise DrlmError("some batches had labels and some did not")
     return mu, (np.concatenate(ys) if ys else None)
 
+# %% ../nbs/08_classify.ipynb #f0ca0002
+def pca_codes(x_train, # training inputs (N, ...): images or features, flattened per row
+              x_test, # test inputs, same shape per row
+              k:int, # components: the latent size of the model it is compared with
+              seed:int=0, # seed of the randomised solver, when scikit-learn uses one
+             )->tuple:
+    "`(train codes, test codes, names)`: the first `k` principal components of the training inputs, and the test inputs projected on them."
+    from sklearn.decomposition import PCA
+    xtr = np.asarray(x_train, np.float64).reshape(len(x_train), -1)
+    xte = np.asarray(x_test, np.float64).reshape(len(x_test), -1)
+    k = int(min(k, *xtr.shape))
+    p = PCA(n_components=k, random_state=seed).fit(xtr)
+    return p.transform(xtr), p.transform(xte), [f'pc{j + 1}' for j in range(k)]
+
 # %% ../nbs/08_classify.ipynb #949a29e2
 def active_dims(z, # codes (N, d)
                 threshold:float=0.05, # a dim is active when its std over the data is at least this
@@ -94,7 +110,7 @@ def make_classifier(clf:str='gbt', # 'gbt', 'mlp', 'linear', or an unfitted skle
     if clf == 'mlp':
         return MLPClassifier(**{**dict(hidden_layer_sizes=(256, 256), activation='relu', solver='adam', learning_rate_init=1e-4,
                                         alpha=1e-7, tol=1e-7, n_iter_no_change=10, max_iter=MLP_MAX_ITER, random_state=seed), **kwargs})
-    if clf == 'linear':
+    if clf == 'linear':       # the additive explainable model: standardised logistic regression (`contributions`)
         return make_pipeline(StandardScaler(), LogisticRegression(**{**dict(C=1.0, max_iter=1000, random_state=seed), **kwargs}))
     raise DrlmError(f"unknown classifier {clf!r}: use 'gbt', 'mlp' or 'linear'")
 
@@ -369,3 +385,110 @@ def open_set_report(z_train, y_train, # training codes and labels (the held-out 
     return OpenSetReport(held_out=held_out, held_out_name=h_name, n_held_out=len(zh), predicted=predicted,
                          mean_confidence=float(np.nanmean(conf)) if len(conf) else float('nan'),
                          distances=distances, centroids=centroids, closed_set=closed)
+
+# %% ../nbs/08_classify.ipynb #a1d0c003
+def decision_scores(clf, # a fitted sklearn classifier with `decision_function` (logistic regression, GBT, or a pipeline ending in one)
+                    X, # features (N, d), as the classifier was fitted on
+                   )->np.ndarray:
+    "Decision score of every class `(N, classes)`: a binary model's one score `s` becomes `(-s, s)`."
+    if not hasattr(clf, 'decision_function'): raise DrlmError(f"{type(clf).__name__} has no decision score (decision_function)")
+    s = np.asarray(clf.decision_function(np.asarray(X, dtype=np.float64)), dtype=np.float64)
+    return np.stack([-s, s], 1) if s.ndim == 1 else s
+
+def _linear_terms(clf, X):
+    "`(terms (N, K, d), intercepts (K,))` of a logistic regression, alone or after a `StandardScaler`."
+    from sklearn.pipeline import Pipeline
+    steps = clf.steps if isinstance(clf, Pipeline) else [(None, clf)]
+    *pre, (_, lr) = steps
+    if not isinstance(lr, LogisticRegression) or any(not isinstance(m, StandardScaler) for _, m in pre): return None
+    Z = np.asarray(X, dtype=np.float64)
+    for _, m in pre: Z = m.transform(Z)
+    coef, b = np.asarray(lr.coef_, np.float64), np.asarray(lr.intercept_, np.float64)
+    if len(coef) == 1: coef, b = np.vstack([-coef, coef]), np.concatenate([-b, b])    # binary: class 0 scores -s
+    return Z[:, None, :] * coef[None], b
+
+# %% ../nbs/08_classify.ipynb #a1d0c004
+def _tree_terms(tree, X, d:int):
+    "One regression tree's prediction split along each image's path: `(terms (N, d), root value)`."
+    from scipy import sparse
+    t = tree.tree_
+    v = t.value[:, 0, 0].astype(np.float64)
+    parent = np.full(t.node_count, -1)
+    for side in (t.children_left, t.children_right):
+        has = side >= 0
+        parent[side[has]] = np.nonzero(has)[0]
+    nodes = np.nonzero(parent >= 0)[0]
+    D = sparse.csr_matrix((v[nodes] - v[parent[nodes]], (nodes, t.feature[parent[nodes]])), shape=(t.node_count, d))
+    return np.asarray((tree.decision_path(X) @ D).todense()), v[0]
+
+def _gbt_terms(clf, X):
+    "`(terms (N, K, d), intercepts (N, K))` of scikit-learn's exact gradient boosting."
+    X = np.asarray(X, dtype=np.float32)
+    n, d = X.shape
+    est = clf.estimators_
+    terms, base = np.zeros((n, est.shape[1], d)), np.asarray(clf._raw_predict_init(X), np.float64).copy()
+    for row in est:
+        for k, tree in enumerate(row):
+            c, root = _tree_terms(tree, X, d)
+            terms[:, k] += clf.learning_rate * c; base[:, k] += clf.learning_rate * root
+    if est.shape[1] == 1: terms, base = np.concatenate([-terms, terms], 1), np.concatenate([-base, base], 1)
+    return terms, base
+
+# %% ../nbs/08_classify.ipynb #a1d0c005
+def contributions(clf, # a fitted 'linear' (standardised logistic regression) or 'gbt' classifier
+                  X, # features (N, d), as the classifier was fitted on
+                  feature_names:list, # a name per feature
+                  towards=None, # the class each row explains: None (the predicted one), one label, or a label per row
+                 )->pd.DataFrame:
+    "Signed contribution of every named feature to each image's decision score for a class, and the intercept: each row sums exactly to that score."
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim != 2 or X.shape[1] != len(feature_names): raise DrlmError(f"{X.shape[-1] if X.ndim else 0} features for {len(feature_names)} feature_names")
+    lin = _linear_terms(clf, X)
+    if lin is not None: terms, base = lin[0], np.broadcast_to(lin[1], (len(X), len(lin[1])))
+    elif isinstance(clf, GradientBoostingClassifier): terms, base = _gbt_terms(clf, X)
+    else: raise DrlmError(f"{type(clf).__name__} has no exact per-feature contributions: use the 'linear' classifier (or 'gbt') for explanations")
+    classes = np.asarray(clf.classes_)
+    if towards is None: k = decision_scores(clf, X).argmax(1)
+    else:
+        lab = np.broadcast_to(np.asarray(towards), (len(X),))
+        bad = [c for c in np.unique(lab) if c not in classes]
+        if bad: raise DrlmError(f"class(es) {bad} not among the classifier's classes {classes.tolist()}")
+        k = np.searchsorted(classes, lab) if classes.dtype.kind in 'iuf' else np.array([list(classes).index(c) for c in lab])
+    rows = np.arange(len(X))
+    df = pd.DataFrame(terms[rows, k], columns=[str(f) for f in feature_names])
+    df['intercept'] = base[rows, k]
+    df.attrs['class'] = classes[k]
+    return df
+
+# %% ../nbs/08_classify.ipynb #a1d0c011
+CLASSIFIER_TYPES = ['sklearn.tree._tree.Tree',                                    # GBT's trees
+                    'sklearn.ensemble._hist_gradient_boosting.predictor.TreePredictor',   # the histogram GBT of wide inputs
+                    'sklearn.neural_network._stochastic_optimizers.AdamOptimizer']       # the MLP's optimiser state
+
+def _untrusted(data:bytes, path)->list:
+    import skops.io as sio
+    try: return [t for t in sio.get_untrusted_types(data=data) if t not in CLASSIFIER_TYPES]
+    except Exception as e: raise DrlmError(f"{path} is not a saved classifier (skops file): {type(e).__name__}: {e}") from None
+
+def save_classifier(clf, # a fitted scikit-learn classifier
+                    path:str|Path, # the file to write (`.skops`)
+                   )->dict:
+    "Write a fitted classifier in skops' format (atomically); returns its size and SHA-256, to record."
+    import skops.io as sio
+    data = sio.dumps(clf)
+    if (bad := _untrusted(data, path)): raise DrlmError(f"cannot save {type(clf).__name__}: it holds types outside the trusted list {bad}")
+    atomic_write(path, data)
+    return file_digest(path)
+
+def load_classifier(path:str|Path, # a file written by `save_classifier`
+                    digest:dict, # its size and SHA-256 as recorded at save (`save_classifier`'s result)
+                   ):
+    "Read a classifier saved by `save_classifier` after checking its size and SHA-256; a file with any type outside the trusted list is refused."
+    import hashlib, skops.io as sio
+    path = Path(path)
+    if not path.is_file(): raise DrlmError(f"saved classifier not found: {path}")
+    data = path.read_bytes()
+    if len(data) != digest.get('size') or hashlib.sha256(data).hexdigest() != digest.get('sha256'):
+        raise DrlmError(f"{path} differs from what the run recorded (size or SHA-256): refused; it was changed or truncated after it was saved")
+    if (bad := _untrusted(data, path)): raise DrlmError(f"{path} holds types outside the trusted list, refused without loading: {bad}")
+    return sio.loads(data, trusted=CLASSIFIER_TYPES)

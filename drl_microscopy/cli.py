@@ -4,18 +4,18 @@
 
 # %% ../nbs/14_cli.ipynb #ea57f007
 from __future__ import annotations
-import sys, os, inspect, contextlib, warnings
+import sys, inspect, contextlib, warnings
 from pathlib import Path
 import argparse
 from . import __version__
-from .core import DrlmError
+from .core import DrlmError, os_error_message
 # a library's own deprecation notice is not the user's business: torch warns about `torch.jit.script` when some
 # dependencies import, before any of our code runs (measured on every command); the user sees our messages only
 warnings.filterwarnings('ignore', message=r'`torch\.jit\.script` is deprecated', category=FutureWarning)
 
 # %% auto #0
-__all__ = ['evaluate', 'interpret', 'report', 'command', 'add_flag', 'parser_for', 'main', 'synth', 'check_pretrain', 'pretrain',
-           'library_command', 'transfer', 'run']
+__all__ = ['evaluate', 'interpret', 'report', 'command', 'add_flag', 'parser_for', 'main', 'synth', 'pretrain', 'library_command',
+           'config_flags', 'transfer', 'run', 'predict']
 
 # %% ../nbs/14_cli.ipynb #880f8b81
 _COMMANDS = {}
@@ -85,12 +85,6 @@ class _LineTracker:
         return self.stream.write(s)
     def __getattr__(self, k): return getattr(self.stream, k)
 
-def _os_message(e:OSError)->str:
-    "One line for an operating-system error: what failed and on which file."
-    what = 'permission denied' if isinstance(e, PermissionError) else (e.strerror or type(e).__name__).lower()
-    files = ' -> '.join(str(f) for f in (e.filename, e.filename2) if f)
-    return f"{what}: {files}" if files else f"{what} ({e})"
-
 def main(argv:list|None=None)->int:
     "Entry point of the `drlm` console script; returns the exit status."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -112,9 +106,9 @@ def main(argv:list|None=None)->int:
         with contextlib.redirect_stdout(out): f(**args)
         return 0
     except DrlmError as e: say(f"drlm {name}: error: {_message(e)}"); return 2
-    except OSError as e: say(f"drlm {name}: error: {_os_message(e)}"); return 2
-    except KeyboardInterrupt:
-        say(f"drlm {name}: interrupted; finished files are intact" + (", rerun with --resume to continue" if name != 'synth' else ''))
+    except OSError as e: say(f"drlm {name}: error: {os_error_message(e)}"); return 2
+    except KeyboardInterrupt as e:        # `core.Interrupted` says what was kept; a bare Ctrl-C gets the general line
+        say(f"drlm {name}: interrupted; " + (str(e) or "finished files are intact" + (", rerun with --resume to continue" if name != 'synth' else '')))
         return 130
 
 # %% ../nbs/14_cli.ipynb #ef059f36
@@ -131,35 +125,6 @@ def synth(source:str='texture-sprites', # texture-sprites, synth-cells, or a lab
     path = write_synth_sample(source, n=n, size=size, out=out, seed=seed, force=force)
     print(f"wrote {', '.join(sorted(p.name for p in Path(path).iterdir()))} to {path}")
     return path
-
-# %% ../nbs/14_cli.ipynb #e5a9c7b2
-def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
-                   backbone='none', pool=20_000, hidden=512, backbone_size=0):
-    "Check the settings of `drlm pretrain` (all of them, and the device and folder) before anything touches the disk."
-    import math
-    from drl_microscopy import synth
-    from drl_microscopy.losses import VAE_METHODS
-    from drl_microscopy.core import default_device, check_run_folder
-    def need(ok, msg):
-        if not ok: raise DrlmError(msg)
-    need(source in synth.SOURCES, f"unknown source {source!r}: use one of {', '.join(synth.SOURCES)}")
-    need(model in VAE_METHODS, f"unknown model {model!r}: use one of {', '.join(VAE_METHODS)}")
-    need(aggregator in ('labels', 'argmax'), f"unknown aggregator {aggregator!r}: use 'labels' or 'argmax'")
-    need(beta is None or (math.isfinite(beta) and beta >= 0), f"beta must be >= 0, got {beta}")
-    for k, v in (('latent', latent), ('steps', steps), ('bs', bs)): need(v >= 1, f"{k} must be a positive integer, got {v}")
-    need(size >= 16 and size % 8 == 0, f"size must be a multiple of 8 and at least 16, got {size}")
-    need(0 <= seed < 2**32, f"seed must be in [0, 2**32), got {seed}")
-    need(math.isfinite(lr) and lr > 0, f"lr must be > 0, got {lr}")
-    need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
-    need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
-    if backbone not in ('', 'none'):
-        from drl_microscopy.features import _resolve_source
-        _resolve_source(backbone)                     # an unknown name is an error naming it
-        need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
-        need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
-        need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")
-    default_device(device)
-    check_run_folder(out, force=force, resume=resume)
 
 # %% ../nbs/14_cli.ipynb #7c78aae6
 @command()
@@ -193,14 +158,16 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
     With --backbone the model learns the frozen backbone's features of the synthetic images (the paper's Φ path),
     from a pool of weak pairs encoded once."""
     from drl_microscopy.distributed import distributed_pretrain
+    from drl_microscopy.config import PIXELS, check_pretrain
     check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
                    backbone, pool, hidden, backbone_size)
     kw = dict(model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps, size=size, seed=seed, bs=bs, lr=lr,
               arch=arch, out=out, device=device, centred=not not_centred, force=force, resume=resume, progress=not quiet,
               mixed_precision=mixed_precision)
-    if backbone in ('', 'none'): path = distributed_pretrain(source=source, **kw)
+    if backbone in PIXELS: path = distributed_pretrain(source=source, **kw)
     else:
-        from drl_microscopy.features import make_backbone, feature_source, feature_pool, pool_cache
+        from drl_microscopy.features import make_backbone
+        from drl_microscopy.phi import feature_source, feature_pool, pool_cache
         from drl_microscopy.core import default_device
         bb = make_backbone(backbone, '', backbone_size, default_device(device))
         src = feature_source(source, bb, centred=not not_centred, device=device)
@@ -216,7 +183,7 @@ def _library(module:str, name:str):
     return getattr(importlib.import_module(f'drl_microscopy.{module}'), name)
 
 def library_command(name:str, # the sub-command
-                    module:str, # the library module that owns it ('run', 'report', ...)
+                    module:str, # the library module that owns it ('finished', 'report', ...)
                     func:str, # the function whose parameters are the command's flags
                     doc:str, # one line for `drlm --help`
                    ):
@@ -230,18 +197,37 @@ def library_command(name:str, # the sub-command
     _COMMANDS[name] = cmd
     return cmd
 
-evaluate = library_command('evaluate', 'run', 'evaluate_run', "Disentanglement scores of a run's model on its synthetic source.")
+evaluate = library_command('evaluate', 'finished', 'evaluate_run', "Disentanglement scores of a run's model on its synthetic source.")
 
 # %% ../nbs/14_cli.ipynb #ce81608b
+def config_flags(p:argparse.ArgumentParser, # the parser
+                 skip=(), # settings of `RunConfig` that are not flags of this command
+                )->argparse.ArgumentParser:
+    "Add a flag for each setting of `config.RunConfig`: its docment as help, its default shown, None when not given."
+    from fastcore.docments import docments
+    from drl_microscopy.config import RunConfig
+    types, defaults = {'int': int, 'float': float}, vars(RunConfig())      # the values, also of list fields (docments shows their factory)
+    for name, d in docments(RunConfig, full=True, returns=False).items():
+        if name == 'return' or name in skip: continue
+        add_flag(p, name, d['docment'], None, types.get(str(d['anno']), str), shown_default=defaults[name])
+    return p
+
 def _transfer_parser():
-    "The parser of `drlm transfer`: `run.transfer`'s own parameters; the source model is the first argument or `--model-run`."
-    lib = _library('run', 'transfer')
-    p = parser_for(lib, prog='drlm transfer', skip=('model_run',), description=(lib.__doc__ or '').strip() + " The source model is the "
-                   "first argument or --model-run (`--model`, its old spelling, still works but is deprecated: elsewhere --model names a method).")
-    p.add_argument('model_run', nargs='?', default='', help="a `drlm pretrain` run folder (or its bundle.pt)")
+    "The parser of `drlm transfer`: the source model (first argument or `--model-run`), then the settings of `RunConfig` the model does not decide."
+    lib = _library('transfer', 'transfer')
+    p = argparse.ArgumentParser(prog='drlm transfer', description=(lib.__doc__ or '').strip() + " The source model is the first argument or "
+                                "--model-run (`--model`, its old spelling, still works but is deprecated: elsewhere --model names a method); "
+                                "its own settings (source, method, beta, latent size, backbone) come from its bundle, and the flags set the rest, "
+                                "as those of `drlm run` (lists are comma-separated).")
+    p.add_argument('model_run', nargs='?', default='', help="a `drlm pretrain` run folder (or its bundle.pt), or zoo:NAME")
     p.add_argument('--model-run', dest='model_run_flag', default='', help="the same, as a flag")
     for alias in ('--model_run', '--model'): p.add_argument(alias, dest='model_run_flag' if alias == '--model_run' else 'model', default='', help=argparse.SUPPRESS)
-    return p
+    add_flag(p, 'config', 'a TOML file of settings (the keys are the flags below)')
+    add_flag(p, 'out', 'the run folder to write', 'runs/transfer')
+    add_flag(p, 'force', 'delete an existing run folder (one a drlm command made) and start over', False, bool)
+    add_flag(p, 'resume', 'continue an interrupted run (finished stages are skipped)', False, bool)
+    add_flag(p, 'quiet', 'no progress output (the log file is still written)', False, bool)
+    return config_flags(p, skip=tuple(k for k in _library('transfer', 'MODEL_SETTINGS') if k != 'backbone'))
 
 @command()
 def transfer(model_run:str='', model_run_flag:str='', model:str='', **settings):
@@ -250,7 +236,7 @@ def transfer(model_run:str='', model_run_flag:str='', model:str='', **settings):
     given = [m for m in dict.fromkeys((model_run, model_run_flag, model)) if m]
     if len(given) > 1: raise DrlmError(f"two models given: {' and '.join(map(repr, given))}")
     if not given: raise DrlmError("which pretrained model? give its run folder: drlm transfer RUN (or --model-run RUN)")
-    path = _library('run', 'transfer')(given[0], **settings)
+    path = _library('transfer', 'transfer')(given[0], **settings)
     _finish(path)
     return path
 
@@ -264,14 +250,11 @@ def _finish(path):
     print(f"wrote {path}" + (f": open {page}" if page.exists() else ''))
 transfer.make_parser = _transfer_parser
 
-interpret = library_command('interpret', 'run', 'interpret_run', "Interpretation figures and tables of a transfer run.")
+interpret = library_command('interpret', 'finished', 'interpret_run', "Interpretation figures and tables of a transfer run.")
 report = library_command('report', 'report', 'report', "Write RUN/report.html, a self-contained page with every result.")
 
 # %% ../nbs/14_cli.ipynb #444bdef2
 def _run_parser():
-    import argparse
-    from fastcore.docments import docments
-    from drl_microscopy.config import RunConfig
     p = argparse.ArgumentParser(prog='drlm run', description="The whole job: pretrain, fine-tune, classify, evaluate, "
                                 "interpret, report. Flags override the --config file; lists are comma-separated. Pretraining here is "
                                 "a quick source model for this run (1,000 steps, batch 32, lr 5e-4); `drlm pretrain` trains one to reuse "
@@ -281,12 +264,7 @@ def _run_parser():
     add_flag(p, 'force', 'delete an existing run folder (one a drlm command made) and start over', False, bool)
     add_flag(p, 'resume', 'continue an interrupted run (finished stages are skipped)', False, bool)
     add_flag(p, 'quiet', 'no progress output (the log file is still written)', False, bool)
-    types = {'int': int, 'float': float}
-    defaults = vars(RunConfig())                      # the values, also of list fields (docments shows their factory)
-    for name, d in docments(RunConfig, full=True, returns=False).items():
-        if name == 'return': continue
-        add_flag(p, name, d['docment'], None, types.get(str(d['anno']), str), shown_default=defaults[name])
-    return p
+    return config_flags(p)
 
 @command()
 def run(**kwargs):
@@ -295,10 +273,45 @@ def run(**kwargs):
     config, out = opts.pop('config', None), opts.pop('out', 'runs/default')
     force, resume, quiet = (bool(opts.pop(k, False)) for k in ('force', 'resume', 'quiet'))
     overrides = {k: v for k, v in opts.items() if v is not None}
-    path = _library('run', 'run')(config=config, out=out, force=force, resume=resume, quiet=quiet, **overrides)
+    path = _library('transfer', 'run')(config=config, out=out, force=force, resume=resume, quiet=quiet, **overrides)
     _finish(path)
     return path
 run.make_parser = _run_parser
+
+# %% ../nbs/14_cli.ipynb #c9d7e002
+def _predict_parser():
+    p = parser_for(predict, prog='drlm predict', skip=('images',))
+    p.add_argument('images', nargs='?', default='', help='a folder, a CSV list (a path column) or an image file (optional with --explain)')
+    return p
+
+@command()
+def predict(run:str, # a finished run folder (drlm run or drlm transfer)
+            images:str='', # a folder, a CSV list or an image file
+            out:str='predictions.csv', # the CSV to write, one row per image
+            method:str='', # METHOD or METHOD/CLASSIFIER, e.g. drl-transfer/linear (default: the best interpretable one in the run's table)
+            explain:str='', # print the card of this image: its class and the three largest contributions in words
+            seed:int=0, # whose kept model (one of the run's seeds)
+            bs:int=256, # images per batch (memory stays bounded by it)
+            resume:bool=False, # continue an interrupted --out
+            force:bool=False, # replace an existing --out
+            device:str='auto', # where encoders run: auto, cpu, cuda
+           ):
+    "Classify new images with a finished run, with the reason for each decision in named terms."
+    import pandas as pd
+    from drl_microscopy import predict as P
+    from drl_microscopy.core import load_json
+    if not images and not explain: raise DrlmError("give the images to predict (a folder, a CSV list or a file), or --explain FILE")
+    if images:
+        P.predict(run, images, method=method or None, out=out, seed=seed, bs=bs, resume=resume, force=force, keep=False, device=device)
+        rows = pd.read_csv(out, usecols=['predicted', 'error'], keep_default_na=False)
+        side = load_json(Path(out).with_name(Path(out).name + '.json'))
+        bad = int((rows.error != '').sum())
+        print(f"wrote {len(rows)} predictions to {out} (method {side['method']}/{side['classifier']})"
+              + (f"; {bad} file(s) could not be read: see the error column" if bad else ''))
+    if explain:
+        row = P.predict(run, [explain], method=method or None, seed=seed, progress=False, device=device).iloc[0]
+        print(P.explain_card(row))
+predict.make_parser = _predict_parser
 
 # %% ../nbs/14_cli.ipynb #bea3f424
 #| eval: false

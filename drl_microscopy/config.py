@@ -4,36 +4,38 @@
 
 # %% ../nbs/11_config.ipynb #c0f1a002
 from __future__ import annotations
-import os, io, re, sys, html, json, time, math, base64, shlex, types, inspect, datetime, resource, tomllib, contextlib, warnings
-from dataclasses import dataclass, field, fields, asdict
+import re, json, math, tomllib
+from dataclasses import dataclass, field, fields, asdict, replace
 from pathlib import Path
 import numpy as np
-import pandas as pd
 import torch
-from torch import nn
-from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
-from threadpoolctl import threadpool_limits
-from .core import DrlmError, default_device, atomic_write
+from .core import DrlmError, default_device, atomic_write, read_text, check_settings
+from . import synth
+from .losses import VAE_METHODS, check_labels_fit
+from .metrics import METRICS
+from .model_zoo import ZOO_PREFIX, zoo_choice
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PHI_BACKBONE', 'AUTO_SOURCES', 'RunConfig', 'make_config',
-           'to_toml', 'read_toml', 'save_config', 'load_config', 'check_config', 'is_preset', 'border_luminance',
-           'polarity_note', 'no_test_note', 'zoo_choice', 'auto_backbone', 'auto_source']
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'FIELD_TYPES', 'PHI_BACKBONE', 'AUTO_SOURCES',
+           'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config', 'load_config',
+           'check_method', 'check_config', 'check_pretrain', 'is_preset', 'border_luminance', 'polarity_note',
+           'no_test_note', 'auto_backbone', 'auto_source', 'resolve']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
-BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features')
+BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features', 'pca')
 CLASSIFIERS = ('gbt', 'mlp', 'linear')
-METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features')   # the order of tables and figures
+METHODS = ('drl-transfer', 'drl-morphology', 'no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'features', 'pca')   # the order of tables and figures
 METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + CellProfiler's measurements",   # what a reader sees
                 'no-finetune': 'Source model, not fine-tuned', 'scratch': 'Same VAE trained from scratch', 'cnn': 'Supervised CNN',
                 'morphology': "Morphology (CellProfiler's measurements)", 'morphology-basic': 'Morphology (13 basic measurements)',
-                'features': 'Backbone features (Φ)'}
+                'features': 'Backbone features (Φ)', 'pca': 'PCA-k of the same input (k = latent size)'}
+
+PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
 @dataclass
 class RunConfig:
     "Every setting of a `drlm run` job: the flags of the command and the keys of its TOML file."
-    target:str = 'vacuoles' # a target preset ('vacuoles', 'blood-cells'), or an image folder / CSV list / set name under the data root
+    target:str = 'pbc-small' # an image folder / CSV list, a shipped set ('pbc-small': 480 real blood cells), a set name under the data root, or a synthetic preset ('vacuoles', 'blood-cells')
     source:str = 'auto' # synthetic source of pretraining: texture-sprites, synth-cells, synth-cells-brightfield, or 'auto' (by the target's background: bright field → synth-cells-brightfield, dark → texture-sprites)
     model:str = 'ada-gvae' # DRL method: ada-gvae, ada-mlvae, beta-vae, beta-tcvae, ...
     aggregator:str = 'labels' # weak models: 'labels' (dim j = factor j) or 'argmax'
@@ -50,8 +52,8 @@ class RunConfig:
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
-    classifiers:list = field(default_factory=lambda: ['gbt', 'mlp']) # classifiers on the latents: gbt, mlp, linear
-    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features
+    classifiers:list = field(default_factory=lambda: ['gbt', 'mlp', 'linear']) # classifiers: gbt, mlp, linear (additive: standardised logistic regression, exact per-image contributions)
+    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features (Φ runs), pca (PCA-k of the same input)
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
     lr:float = 1e-4 # AdamW learning rate of fine-tuning (the paper: 1e-4)
@@ -68,13 +70,17 @@ class RunConfig:
     metrics:list = field(default_factory=lambda: ['omes', 'mig']) # disentanglement metrics on the source factors (also: dci, sap, modularity, ...)
     metrics_n:int = 2000 # source images rendered for the metrics
     device:str = 'auto' # 'auto', 'cpu', 'cuda', 'cuda:1'
+    @property
+    def phi(self)->bool:
+        "Whether the model reads the features Φ of a frozen backbone (a backbone is named; before `resolve`, 'auto' counts as one)."
+        return self.backbone not in PIXELS
 
 # %% ../nbs/11_config.ipynb #3dc50ca0
 _LIST_FIELDS = {f.name for f in fields(RunConfig) if f.type in ('list', list)}
-_FIELD_TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(RunConfig)}
+FIELD_TYPES = {f.name: f.type if isinstance(f.type, str) else f.type.__name__ for f in fields(RunConfig)}
 
 def _coerce(name, v):
-    t = _FIELD_TYPES[name]
+    t = FIELD_TYPES[name]
     bad = lambda: DrlmError(f"setting {name!r} must be of type {t}, got {v!r}")
     if t == 'list':
         if isinstance(v, str): return [s.strip() for s in v.split(',') if s.strip()]
@@ -108,8 +114,8 @@ def make_config(config=None, # a TOML file, a dict, a `RunConfig`, or None for t
     elif isinstance(config, (str, Path)): base = read_toml(config)
     else: raise DrlmError(f"config must be a TOML file, a dict or a RunConfig, got {type(config).__name__}")
     vals = {**base, **{k: v for k, v in overrides.items() if v is not None}}
-    unknown = sorted(set(vals) - set(_FIELD_TYPES))
-    if unknown: raise DrlmError(f"unknown setting(s) {unknown}; the settings are: {', '.join(_FIELD_TYPES)}")
+    unknown = sorted(set(vals) - set(FIELD_TYPES))
+    if unknown: raise DrlmError(f"unknown setting(s) {unknown}; the settings are: {', '.join(FIELD_TYPES)}")
     return RunConfig(**{k: _coerce(k, v) for k, v in vals.items()})
 
 # %% ../nbs/11_config.ipynb #96a0903e
@@ -142,7 +148,7 @@ def read_toml(path:str|Path)->dict:
     path = Path(path)
     if path.is_dir(): raise DrlmError(f"the config {path} is a folder: give a TOML file (e.g. a run's config.toml)")
     if not path.is_file(): raise DrlmError(f"config file not found: {path}")
-    try: return tomllib.loads(path.read_text(encoding='utf-8'))
+    try: return tomllib.loads(read_text(path, 'config'))
     except tomllib.TOMLDecodeError as e: raise DrlmError(f"{path} is not valid TOML: {e}") from e
 
 def save_config(cfg:RunConfig, path:str|Path)->Path:
@@ -154,17 +160,33 @@ def load_config(path:str|Path, **overrides)->RunConfig:
     return make_config(path, **overrides)
 
 # %% ../nbs/11_config.ipynb #c822e0bd
+def _need(ok, msg):
+    if not ok: raise DrlmError(msg)
+
+def check_method(source:str, # the synthetic source
+                 model:str, # the DRL method (`losses.VAE_METHODS`)
+                 aggregator:str, # 'labels' or 'argmax'
+                 beta:float|None, # the KL weight (None: the method's own)
+                 size:int, # the image side
+                 phi:bool, # whether the model reads backbone features (any side from 16), else pixels (a multiple of 8)
+                 auto:bool=False, # whether source may be 'auto'
+                 latent:int|None=None, # latent dims: the 'labels' aggregator needs one per free factor of the source
+                ):
+    "Check the settings of a source model's training, shared by `check_config` (`drlm run`) and `check_pretrain` (`drlm pretrain`)."
+    _need(model in VAE_METHODS, f"unknown model {model!r}: use one of {', '.join(VAE_METHODS)}")
+    _need(aggregator in ('labels', 'argmax'), f"unknown aggregator {aggregator!r}: use 'labels' or 'argmax'")
+    _need(source in synth.SOURCES or (auto and source == 'auto'), f"unknown source {source!r}: use {chr(39) + 'auto' + chr(39) + ' or ' if auto else ''}one of {', '.join(synth.SOURCES)}")
+    _need(beta is None or (math.isfinite(beta) and beta >= 0), f"beta must be >= 0, got {beta}")
+    if phi: _need(size >= 16, f"size must be at least 16, got {size}")
+    else: _need(size >= 16 and size % 8 == 0, f"size must be a multiple of 8 and at least 16 for the pixel model, got {size}")
+    if latent and aggregator == 'labels' and VAE_METHODS[model].get('weak') and source in synth.SOURCES:
+        src = synth.get_source(source, 16)
+        check_labels_fit((src.centred() if hasattr(src, 'centred') else src).space, latent, source)   # sources are centred
+
 def check_config(cfg:RunConfig)->RunConfig:
     "Check the values of a config; the first bad one raises a `DrlmError` naming it. Returns the config."
-    from drl_microscopy.losses import VAE_METHODS
-    from drl_microscopy.metrics import METRICS
-    from drl_microscopy import synth
-    def need(ok, msg):
-        if not ok: raise DrlmError(msg)
-    need(cfg.model in VAE_METHODS, f"unknown model {cfg.model!r}: use one of {', '.join(VAE_METHODS)}")
-    need(cfg.aggregator in ('labels', 'argmax'), f"unknown aggregator {cfg.aggregator!r}: use 'labels' or 'argmax'")
-    need(cfg.source in synth.SOURCES or cfg.source == 'auto', f"unknown source {cfg.source!r}: use 'auto' or one of {', '.join(synth.SOURCES)}")
-    need(cfg.beta >= 0, f"beta must be >= 0, got {cfg.beta}")
+    need = _need
+    check_method(cfg.source, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, auto=True, latent=cfg.latent)
     for k in ('latent', 'pretrain_steps', 'pretrain_bs', 'finetune_epochs', 'seeds', 'bs', 'n_train', 'n_test',
               'gbt_estimators', 'mlp_max_iter', 'phi_hidden', 'max_pixels'):
         need(getattr(cfg, k) >= 1, f"{k} must be a positive integer, got {getattr(cfg, k)}")
@@ -173,23 +195,41 @@ def check_config(cfg:RunConfig)->RunConfig:
     for k in ('lr', 'pretrain_lr'): need(cfg.__dict__[k] > 0, f"{k} must be > 0, got {cfg.__dict__[k]}")
     need(0 < cfg.test_pct < 1, f"test_pct must be in (0, 1), got {cfg.test_pct}")
     need(cfg.metrics_n >= 8, f"metrics_n must be >= 8, got {cfg.metrics_n}")
-    if cfg.backbone in ('', 'none'):
-        need(cfg.size >= 16 and cfg.size % 8 == 0, f"size must be a multiple of 8 and at least 16 for the pixel model, got {cfg.size}")
-    else: need(cfg.size >= 16, f"size must be at least 16, got {cfg.size}")
     need(cfg.top_classes != 1, "top_classes=1 leaves a single class: classification needs at least two")
     need(not (cfg.classes and cfg.top_classes), "give either classes or top_classes, not both")
     need(len(cfg.classifiers) > 0, "classifiers is empty: give at least one of " + ', '.join(CLASSIFIERS))
     for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS)):
         bad = [v for v in getattr(cfg, k) if v not in allowed]
         need(not bad, f"unknown {k} {bad}: choose from {', '.join(allowed)}")
+    check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
+
+# %% ../nbs/11_config.ipynb #c0f1a020
+def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
+                   backbone='none', pool=20_000, hidden=512, backbone_size=0):
+    "Check the settings of `drlm pretrain` (all of them, and the device and folder) before anything touches the disk."
+    from drl_microscopy.core import check_run_folder
+    check_method(source, model, aggregator, beta, size, backbone not in PIXELS, latent=latent)
+    for k, v in (('latent', latent), ('steps', steps), ('bs', bs)): _need(v >= 1, f"{k} must be a positive integer, got {v}")
+    _need(0 <= seed < 2**32, f"seed must be in [0, 2**32), got {seed}")
+    _need(lr > 0, f"lr must be > 0, got {lr}")                        # inf and too large: `check_settings` below
+    _need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
+    _need(mixed_precision in (None, 'no', 'bf16', 'fp16'), f"unknown mixed precision {mixed_precision!r}: use bf16 or fp16")
+    if backbone not in PIXELS:
+        from drl_microscopy.features import resolve_source
+        resolve_source(backbone)                     # an unknown name is an error naming it
+        _need(pool >= 2, f"pool must hold at least 2 weak pairs, got {pool}")
+        _need(hidden >= 1, f"hidden must be a positive integer, got {hidden}")
+        _need(backbone_size == 0 or backbone_size >= 32, f"backbone-size must be 0 (the backbone's own) or at least 32, got {backbone_size}")
+    check_settings(dict(lr=lr, beta=beta, latent=latent, steps=steps, size=size, bs=bs, pool=pool, hidden=hidden, backbone_size=backbone_size))
+    default_device(device)
+    check_run_folder(out, force=force, resume=resume)
 
 # %% ../nbs/11_config.ipynb #c0f1a007
 def is_preset(target:str)->bool:
     "Whether `target` names a labelled synthetic preset (and no file or folder of that name exists)."
-    from drl_microscopy.synth import PRESETS
-    return target in PRESETS and not Path(target).exists()
+    return target in synth.PRESETS and not Path(target).exists()
 
 def border_luminance(x:torch.Tensor, # images (N, C, H, W) in [0, 1]
                     )->float:
@@ -204,7 +244,6 @@ def polarity_note(x_target:torch.Tensor, # the target's training images (N, C, H
                   n:int=64, # source images rendered to compare
                  )->str|None:
     "A note when the target's background and the source's differ in brightness (one bright field, the other dark), else None."
-    from drl_microscopy import synth
     if source not in synth.SOURCES or not len(x_target): return None
     r = synth.get_source(source, size=32)
     bs, bt = border_luminance(r.render(r.space.sample_factors(n, seed=0), seed=0)), border_luminance(x_target[:512])
@@ -219,24 +258,6 @@ def no_test_note(classes:list, test_pct:float)->str:
     "Why a run whose test split lacks these classes reports no balanced accuracy, and what to do."
     return (f"class(es) {', '.join(classes)} have no test image, so no balanced accuracy is reported (it would average over the other "
             f"classes only and read as a score for all): give each class at least two images, or raise --test-pct (now {test_pct})")
-
-def zoo_choice(cfg:RunConfig, # a config whose source is resolved (not 'auto')
-              )->tuple:
-    "`(name, why)`: the shipped source model that fits the config (source, input, size, latent dims, method, aggregator), or `(None, why not)`."
-    from drl_microscopy.learner import zoo_models, zoo_card
-    want = dict(source=cfg.source, input='pixels' if cfg.backbone in ('', 'none') else 'features', latent=cfg.latent, model=cfg.model,
-                aggregator=cfg.aggregator, **(dict(size=cfg.size) if cfg.backbone in ('', 'none') else dict(backbone=cfg.backbone)))
-    if cfg.backbone not in ('', 'none'):      # a Φ model: also the backbone's weights, input size and the MLP's width
-        want.update(weights='', hidden=cfg.phi_hidden)
-    seen = []
-    for name in zoo_models():
-        card = dict(zoo_card(name))
-        card.setdefault('weights', '')
-        if card.get('input') == 'features' and cfg.backbone_size not in (0, card.get('size')): card['size_fits'] = False
-        if card.get('size_fits', True) and all(card.get(k) == v for k, v in want.items()): return name, f"source model: the shipped zoo:{name} ({card.get('steps', '?')} steps; card in the package)"
-        if card.get('source') == cfg.source: seen.append(name)
-    what = ', '.join(f'{k} {v}' for k, v in want.items())
-    return None, (f"no shipped source model fits ({what})" + (f"; shipped for {cfg.source}: {', '.join(seen)}" if seen else '') + ": pretraining one here")
 
 PHI_BACKBONE = 'tf_efficientnet_lite0'   # the backbone whose ImageNet weights ship in a pip package (`features.PACKAGED_WEIGHTS`)
 AUTO_SOURCES = ('synth-cells-brightfield', 'texture-sprites')   # what `source='auto'` can choose
@@ -263,3 +284,36 @@ def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, 
     bt = border_luminance(x_target[:512])
     src = 'synth-cells-brightfield' if bt > 0.5 else 'texture-sprites'
     return src, f"source 'auto': {src}, as the target's background is {'bright' if bt > 0.5 else 'dark'} (median border luminance {bt:.2f})"
+
+# %% ../nbs/11_config.ipynb #c0f1a011
+AUTO_SETTINGS = ('source', 'pretrain_run', 'backbone')   # the settings 'auto' may stand for
+
+def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should choose
+            target=None, # the target's training images (N, C, H, W), or a function of the config that loads them
+            bundle=None, # the given source model (`bundle.Bundle`), if any
+            notes:dict|None=None, # receives why each 'auto' became what: {'target': [...], 'run': [...]}
+           )->RunConfig:
+    "A new config with every 'auto' worked out: the backbone, the source and the source model (see above)."
+    notes = {} if notes is None else notes
+    for k in ('target', 'run'): notes.setdefault(k, [])
+    images = lambda c: target(c) if callable(target) else target
+    if cfg.backbone == 'auto':
+        spec = bundle.backbone if bundle is not None else None
+        if bundle is not None:
+            cfg = replace(cfg, **(dict(backbone=spec['name'], backbone_weights=spec.get('weights', ''), backbone_size=int(spec.get('input_size') or 0))
+                                  if spec else dict(backbone='none')))
+        else:
+            bb, why = auto_backbone(cfg)
+            cfg = replace(cfg, backbone=bb); notes['run'] += [why] if why else []
+    if cfg.source == 'auto':
+        if bundle is not None:
+            name = bundle.source.get('name') if isinstance(bundle.source, dict) else bundle.source
+            src, why = (name if name in synth.SOURCES else 'auto'), None
+        else: src, why = auto_source(images(cfg))
+        notes['target'] += [m for m in (why, polarity_note(images(cfg), src)) if m]
+        cfg = replace(cfg, source=src)
+        if src in synth.SOURCES: check_method(src, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, latent=cfg.latent)
+    if cfg.pretrain_run == 'auto':
+        name, why = zoo_choice(cfg)
+        cfg = replace(cfg, pretrain_run=f'{ZOO_PREFIX}{name}' if name else ''); notes['run'].append(why)
+    return cfg

@@ -4,15 +4,20 @@
 
 # %% ../nbs/00_core.ipynb #b5dc88c4
 from __future__ import annotations
-import os, sys, json, random, shutil, tempfile, contextlib, datetime, hashlib
+import os, sys, json, math, errno, random, shutil, tempfile, functools, contextlib, datetime, hashlib
+try: import fcntl
+except ImportError: fcntl = None          # Windows: no `flock`, no write lock (one writer is then the user's care)
 from pathlib import Path
 import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['RUN_MARKER', 'DrlmError', 'RunExistsError', 'set_seed', 'rng', 'default_device', 'umask', 'atomic_open',
-           'atomic_write', 'save_json', 'load_json', 'is_run_folder', 'check_run_folder', 'run_folder', 'file_digest',
-           'tree_digest', 'without_root_override', 'data_root']
+__all__ = ['LOW_SPACE', 'MAX_TEXT', 'RUN_MARKER', 'LOCK_NAME', 'SETTING_BOUNDS', 'DrlmError', 'RunExistsError', 'RunLockedError',
+           'DiskError', 'Interrupted', 'set_seed', 'rng', 'default_device', 'read_only_fs', 'os_error_message', 'umask',
+           'atomic_open', 'disk_error', 'disk_errors', 'read_text', 'atomic_write', 'save_json', 'load_json',
+           'marker_problem', 'is_run_folder', 'locked_message', 'lock_holder', 'lock_run', 'unlock_run',
+           'check_run_folder', 'run_folder', 'releases_locks', 'file_digest', 'tree_digest', 'without_root_override',
+           'check_output', 'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -20,6 +25,16 @@ class DrlmError(Exception):
 
 class RunExistsError(DrlmError, FileExistsError):
     "A run folder already holds a finished or started run and overwriting was not asked for."
+
+class RunLockedError(DrlmError):
+    "Another process is writing the run folder (it holds the folder's write lock)."
+
+class DiskError(DrlmError, OSError):
+    "The system refused to read or write a file (full disk, read-only file system, permission): the message names the file and what to do."
+    def __init__(self, msg:str, code:int|None=None): OSError.__init__(self, msg); self.errno = code
+
+class Interrupted(KeyboardInterrupt):
+    "Ctrl-C, with a message saying what the interrupted command kept (a front end prints it in place of its generic line)."
 
 # %% ../nbs/00_core.ipynb #bd0179e0
 def set_seed(seed:int=0, # the seed for python, numpy and torch
@@ -66,6 +81,33 @@ def default_device(device:str|torch.device|None='auto', # 'auto', 'cpu', 'cuda',
         raise DrlmError(f"device {device!r} asked for, but MPS is not available")
     return dev
 
+# %% ../nbs/00_core.ipynb #d15ce001
+def read_only_fs(path:str|Path)->bool:
+    "Whether the file system of `path` (or of its nearest existing parent) is mounted read-only."
+    for p in [Path(path), *Path(path).parents]:
+        if os.path.lexists(p):
+            try: return bool(os.statvfs(p).f_flag & os.ST_RDONLY)
+            except (OSError, AttributeError): return False
+    return False
+
+def os_error_message(e:OSError, # the error
+                     path:str|Path|None=None, # the file being read or written (default: the error's own)
+                     action:str='write', # what was done to it: 'write', 'read', 'create', 'delete'
+                    )->str:
+    "One line for an operating-system error: what could not be done to which file, why, and what to do."
+    path = path if path is not None else (e.filename or '(unknown file)')
+    code, other = e.errno, e.filename if e.filename and str(e.filename) != str(path) else None
+    if other and Path(other).name.startswith(f'.{Path(path).name}.'): other = None      # `atomic_open`'s temporary file: the file is `path`
+    at = f" ({other})" if other else ''
+    if code in (errno.ENOSPC, getattr(errno, 'EDQUOT', -1)):
+        return (f"no space left on the device to {action} {path}{at}: free some space or choose an output folder on another disk, "
+                "then run the command again")
+    if code == errno.EROFS or (code in (errno.EACCES, errno.EPERM) and read_only_fs(path)):
+        return f"cannot {action} {path}{at}: the file system is read-only; choose an output folder on a writable disk"
+    if code in (errno.EACCES, errno.EPERM):
+        return f"cannot {action} {path}{at}: permission denied; choose a folder you may write to, or change its permissions"
+    return f"cannot {action} {path}{at}: {e.strerror or e}"
+
 # %% ../nbs/00_core.ipynb #5c1e7a20
 def umask()->int:
     "The process's file-mode creation mask (read without changing it where the system allows)."
@@ -84,17 +126,67 @@ def atomic_open(path:str|Path, # the file to write
     "Context manager yielding a file object whose content replaces `path` only if the block succeeds."
     if mode not in ('w', 'wb'): raise ValueError(f"atomic_open mode must be 'w' or 'wb', got {mode!r}")
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
+    with disk_errors(path):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f'.{path.name}.', suffix='.tmp')
     try:
         os.fchmod(fd, 0o666 & ~umask())    # mkstemp makes 0600 files; a result is as readable as any file the user writes
         with os.fdopen(fd, mode, encoding=None if 'b' in mode else encoding) as f:
             yield f
             f.flush(); os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError): os.unlink(tmp)
+    except BaseException as e:
+        d = disk_error(e, path) if isinstance(e, Exception) else None   # classified while the partial file still takes its space
+        with contextlib.suppress(OSError): os.unlink(tmp)
+        if d is not None: raise d from e
         raise
+
+# %% ../nbs/00_core.ipynb #d15ce002
+_TORCH_WRITE = ('inline_container', 'PytorchStreamWriter', 'file write failed', 'unexpected pos')
+LOW_SPACE = 16 << 20          # bytes: a torch write error with less free space than this beside the file is a full disk
+
+def disk_error(e:BaseException, # an exception raised while `path` was written (or read)
+               path:str|Path, # the file
+               action:str='write', # 'write', 'read', 'create', 'delete'
+              )->DiskError|None:
+    "The one-line `DiskError` for an exception raised while `path` was written or read (an `OSError`, or torch's `RuntimeError` from a full disk), else None."
+    if isinstance(e, DrlmError): return None
+    chain = [x for x in (e, e.__cause__, e.__context__) if x is not None]
+    err = next((x for x in chain if isinstance(x, OSError)), None)
+    if err is None and isinstance(e, RuntimeError) and any(t in str(e) for t in _TORCH_WRITE):
+        try: free = shutil.disk_usage(next(p for p in [Path(path).parent, *Path(path).parents] if p.exists())).free
+        except (OSError, StopIteration): free = None
+        if free is not None and free < LOW_SPACE: err = OSError(errno.ENOSPC, 'no space left on device')
+        else: return DiskError(f"torch could not {action} {path} ({str(e).splitlines()[0][:200]}); check the disk, then run the command again", errno.EIO)
+    if err is None: return None
+    return DiskError(os_error_message(err, path, action), err.errno)
+
+@contextlib.contextmanager
+def disk_errors(path:str|Path, # the file or folder the block reads or writes
+                action:str='write', # 'write', 'read', 'create', 'delete'
+               ):
+    "Context manager: an `OSError` (or torch's full-disk `RuntimeError`) in the block becomes a one-line `DiskError` naming `path`."
+    try: yield
+    except Exception as e:
+        d = disk_error(e, path, action)
+        if d is None: raise
+        raise d from e
+
+# %% ../nbs/00_core.ipynb #d15ce009
+MAX_TEXT = 64 << 20          # bytes: a settings or JSON file is far smaller
+
+def read_text(path:str|Path, # the file
+              what:str='file', # what it is, for the message ('config', 'JSON file')
+             )->str:
+    "The text of a UTF-8 file; a missing, unreadable, binary, too large or non-UTF-8 file raises a one-line `DrlmError` naming it."
+    path = Path(path)
+    with disk_errors(path, 'read'):
+        if path.stat().st_size > MAX_TEXT: raise DrlmError(f"the {what} {path} is {path.stat().st_size:,} bytes: too large to be a {what}")
+        data = path.read_bytes()
+    if b'\x00' in data: raise DrlmError(f"the {what} {path} is a binary file, not text: give a UTF-8 text file")
+    try: return data.decode('utf-8')
+    except UnicodeDecodeError as e:
+        raise DrlmError(f"the {what} {path} is not UTF-8 text (byte {e.start} is {data[e.start:e.start+1]!r}): save it as UTF-8") from None
 
 # %% ../nbs/00_core.ipynb #f00a1fb4
 def atomic_write(path:str|Path, # the file to write
@@ -119,7 +211,7 @@ def load_json(path:str|Path):
     "Read a JSON file, with an error that names the file when it is missing or broken."
     path = Path(path)
     if not path.exists(): raise DrlmError(f"file not found: {path}")
-    try: return json.loads(path.read_text(encoding='utf-8'))
+    try: return json.loads(read_text(path, 'JSON file'))
     except json.JSONDecodeError as e: raise DrlmError(f"{path} is not valid JSON: {e}") from e
 
 # %% ../nbs/00_core.ipynb #bc0cdbfb
@@ -131,11 +223,19 @@ def _lib_version():
         return __version__
     except Exception: return 'unknown'
 
+def marker_problem(path:str|Path)->str|None:
+    "Why `path` is not a folder a drl_microscopy command created (`'no run.json'`, or what is wrong with it), or None when it is one."
+    m = Path(path)/RUN_MARKER
+    if not os.path.lexists(m): return f"no {RUN_MARKER}"
+    try: d = json.loads(m.read_text(encoding='utf-8'))
+    except (OSError, ValueError): return f"its {RUN_MARKER} is not a drl_microscopy marker (unreadable or not JSON)"
+    if not (isinstance(d, dict) and 'created' in d and 'version' in d):
+        return f"its {RUN_MARKER} is not a drl_microscopy marker (no 'created' and 'version')"
+    return None
+
 def is_run_folder(path:str|Path)->bool:
     "Whether `path` is a folder a drl_microscopy command created (it holds the marker `run.json`)."
-    try: d = json.loads((Path(path)/RUN_MARKER).read_text(encoding='utf-8'))
-    except (OSError, ValueError): return False
-    return isinstance(d, dict) and 'created' in d and 'version' in d
+    return marker_problem(path) is None
 
 def _listing(path:Path)->list:
     try: return sorted(p.name for p in path.iterdir())
@@ -147,6 +247,76 @@ def _first_existing(path:Path)->Path:
     for p in [path, *path.parents]:
         if os.path.lexists(p): return p
     return Path('.')
+
+def _no_write(folder:Path)->str|None:
+    "Why files cannot be written in `folder` ('F is on a read-only file system', 'permission denied writing in F'), or None."
+    if os.access(folder, os.W_OK | os.X_OK): return None
+    return f"{folder} is on a read-only file system" if read_only_fs(folder) else f"permission denied writing in {folder}"
+
+# %% ../nbs/00_core.ipynb #d15ce004
+LOCK_NAME = RUN_MARKER     # the file whose `flock` is the run's write lock
+_HELD = {}          # real path of a run folder -> descriptor of its lock file, for the locks this process holds
+
+def _same_file(fd:int, path:Path)->bool:
+    try: a, b = os.fstat(fd), os.stat(path)
+    except OSError: return False
+    return (a.st_dev, a.st_ino) == (b.st_dev, b.st_ino)
+
+def _flock_pid(st:os.stat_result)->int:
+    "The PID holding a `flock` on the file of `st`, from `/proc/locks`; 0 where the system does not say."
+    try: lines = Path('/proc/locks').read_text().splitlines()
+    except OSError: return 0
+    for l in lines:
+        parts = l.split()
+        for i, t in enumerate(parts):
+            if t.endswith(f':{st.st_ino}') and t.count(':') == 2 and i and parts[i-1].isdigit() and '->' not in parts: return int(parts[i-1])
+    return 0
+
+def locked_message(path:str|Path, pid:int)->str:
+    "The refusal of a second writer: the folder and the process that holds its lock."
+    who = f"another process (PID {pid})" if pid else "another process"
+    return (f"{path} is being written by {who}: one run folder takes one writer at a time; wait for it to finish"
+            + (f" or stop it (kill {pid})" if pid else '') + ", or choose another output folder; nothing was changed")
+
+# %% ../nbs/00_core.ipynb #d15ce005
+def lock_holder(path:str|Path)->int|None:
+    "The PID of another process that holds the write lock of run folder `path` (0 when the system cannot say which), else None."
+    lk = Path(path)/LOCK_NAME
+    if fcntl is None or not lk.is_file(): return None
+    fd0 = _HELD.get(os.path.realpath(path))
+    if fd0 is not None and _same_file(fd0, lk): return None             # this process holds it
+    try: fd = os.open(lk, os.O_RDONLY)
+    except OSError: return None
+    try:
+        try: fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError: return _flock_pid(os.fstat(fd))
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        return None
+    finally: os.close(fd)
+
+def lock_run(path:str|Path, # an existing run folder
+            )->Path:
+    "Take the write lock of the marked run folder `path` until this process ends (or `unlock_run`); another process holding it is refused, naming its PID."
+    path = Path(path); lk, real = path/LOCK_NAME, os.path.realpath(path)
+    if fcntl is None: return path
+    fd0 = _HELD.get(real)
+    if fd0 is not None:
+        if _same_file(fd0, lk): return path
+        unlock_run(path)                                  # the folder was replaced: its old lock file is gone
+    with disk_errors(lk, 'read'): fd = os.open(lk, os.O_RDONLY)
+    try: fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        pid = _flock_pid(os.fstat(fd)); os.close(fd)
+        raise RunLockedError(locked_message(path, pid)) from None
+    _HELD[real] = fd
+    return path
+
+def unlock_run(path:str|Path):
+    "Release this process's write lock of run folder `path` (nothing when it holds none)."
+    fd = _HELD.pop(os.path.realpath(path), None)
+    if fd is not None:
+        with contextlib.suppress(OSError): fcntl.flock(fd, fcntl.LOCK_UN)
+        with contextlib.suppress(OSError): os.close(fd)
 
 # %% ../nbs/00_core.ipynb #0b4f1c2d
 def check_run_folder(path:str|Path, # the run folder a command is about to create or reuse
@@ -162,23 +332,24 @@ def check_run_folder(path:str|Path, # the run folder a command is about to creat
     if anc != path:
         if not anc.is_dir(): raise DrlmError(f"cannot create the run folder {path}: {anc} is a file, not a folder")
         if resume: raise DrlmError(f"cannot resume {path}: the folder does not exist")
-        if not os.access(anc, os.W_OK | os.X_OK): raise DrlmError(f"cannot create the run folder {path}: permission denied writing in {anc}")
+        if why := _no_write(anc): raise DrlmError(f"cannot create the run folder {path}: {why}")
         return 'create'
     if not path.is_dir(): raise DrlmError(f"{path} exists and is not a folder: choose another output folder")
     items = _listing(path)
     if not items:
-        if not os.access(path, os.W_OK | os.X_OK): raise DrlmError(f"cannot write into {path}: permission denied")
+        if why := _no_write(path): raise DrlmError(f"cannot write into {path}: {why}")
         return 'create'
-    if not is_run_folder(path):
+    if why := marker_problem(path):
         shown = ', '.join(items[:3]) + (f" and {len(items) - 3} more" if len(items) > 3 else '')
-        raise DrlmError(f"{path} is not empty ({shown}) and is not a drl_microscopy run folder (no {RUN_MARKER}): "
+        raise DrlmError(f"{path} is not empty ({shown}) and is not a drl_microscopy run folder ({why}): "
                         f"nothing in it is changed or deleted; choose a new or empty output folder"
                         + (" (--force and --resume act only on run folders a drl_microscopy command created)" if force or resume else ''))
+    if (force or resume) and (pid := lock_holder(path)) is not None: raise RunLockedError(locked_message(path, pid))
     if resume:
-        if not os.access(path, os.W_OK | os.X_OK): raise DrlmError(f"cannot continue the run in {path}: permission denied writing in it")
+        if why := _no_write(path): raise DrlmError(f"cannot continue the run in {path}: {why}")
         return 'resume'
     if force:
-        if not os.access(path.parent, os.W_OK | os.X_OK): raise DrlmError(f"cannot replace the run {path}: permission denied writing in {path.parent}")
+        if why := _no_write(path.parent): raise DrlmError(f"cannot replace the run {path}: {why}")
         return 'replace'
     raise RunExistsError(f"{path} already holds a run; " + ("pass resume=True (--resume) to continue it or " if resumable else '')
                          + "force=True (--force) to delete it and start over")
@@ -192,15 +363,26 @@ def run_folder(path:str|Path, # the run folder to create or reuse
     "Create the run folder `path` (with its marker), or reuse/replace an existing *run* folder as asked; anything else is refused."
     path = Path(path).expanduser()
     what = check_run_folder(path, force=force, resume=resume, resumable=resumable)
-    if what == 'resume': return path
-    try:
-        if what == 'replace': shutil.rmtree(path)
-        path.mkdir(parents=True, exist_ok=True)
-        info = dict(created=datetime.datetime.now().isoformat(timespec='seconds'), version=_lib_version(),
-                    command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else '')
-        save_json(path/RUN_MARKER, {**info, **(meta or {})})
-    except PermissionError as e: raise DrlmError(f"cannot create the run folder {path}: permission denied ({e.filename or path})") from None
-    return path
+    if what == 'resume': return lock_run(path)
+    if what == 'replace':
+        lock_run(path)                                    # held while the old run is deleted: no writer loses its folder
+        with disk_errors(path, 'delete'): shutil.rmtree(path)
+    with disk_errors(path, 'create'): path.mkdir(parents=True, exist_ok=True)
+    info = dict(created=datetime.datetime.now().isoformat(timespec='seconds'), version=_lib_version(),
+                command=' '.join([Path(sys.argv[0]).name, *sys.argv[1:]]) if sys.argv and sys.argv[0] else '')
+    save_json(path/RUN_MARKER, {**info, **(meta or {})})
+    return lock_run(path)
+
+# %% ../nbs/00_core.ipynb #d15ce012
+def releases_locks(f):
+    "Decorator: the write locks taken during a call of the command `f` are released when it returns or fails."
+    @functools.wraps(f)
+    def _command(*args, **kwargs):
+        before = set(_HELD)
+        try: return f(*args, **kwargs)
+        finally:
+            for real in set(_HELD) - before: unlock_run(real)
+    return _command
 
 # %% ../nbs/00_core.ipynb #d41e6b93
 def file_digest(path:str|Path)->dict:
@@ -229,6 +411,112 @@ def without_root_override(code:str, # Python code to run
     if exe is None: return None
     pre = [exe, '--bounding-set=-dac_override,-dac_read_search'] if os.geteuid() == 0 else []
     return subprocess.run(pre + [sys.executable, '-c', code], capture_output=True, text=True, timeout=timeout)
+
+# %% ../nbs/00_core.ipynb #d15ce006
+def _inside(path:Path, folder:Path)->bool:
+    p, f = Path(os.path.realpath(path)), Path(os.path.realpath(folder))
+    return p == f or f in p.parents
+
+def check_output(path:str|Path, # the folder the command writes into
+                 command:str, # the command's name, for its messages ('interpret', 'evaluate', ...)
+                 run:str|Path|None=None, # the run folder the command reads: writing into it or its subfolders is allowed
+                 force:bool=False, # replace a marked run folder
+                 resume:bool=False, # continue a marked run folder
+                 resumable:bool=True, # the command has --resume (its messages suggest it)
+                 reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
+                 root:bool=False, # with `run`: the command writes its own named files into RUN itself (evaluate, report), not only into its subfolders
+                )->str:
+    "What `claim_output` would do with `path` (`'inside-run'`, `'create'`, `'resume'`, `'replace'`), checked without touching the disk; anything else raises."
+    path = Path(path).expanduser()
+    if run is not None and _inside(path, Path(run).expanduser()):
+        run = Path(run).expanduser()
+        if not run.is_dir(): raise DrlmError(f"run folder not found: {run}")
+        if why := marker_problem(run):
+            raise DrlmError(f"{run} is not a folder a drl_microscopy command created ({why}): `drlm {command}` writes only into run folders; "
+                            "nothing was written")
+        if not root and os.path.realpath(path) == os.path.realpath(run):
+            raise DrlmError(f"{path} is the run folder itself: `drlm {command}` writes into a subfolder of it (the default) or a new folder, "
+                            "never among the run's own files; nothing was written")
+        if (pid := lock_holder(run)) is not None: raise RunLockedError(locked_message(run, pid))
+        if why := _no_write(_first_existing(path)): raise DrlmError(f"cannot write into {path}: {why}")
+        return 'inside-run'
+    if reuse and not (force or resume) and path.is_dir() and is_run_folder(path):
+        task = (load_json(path/RUN_MARKER) or {}).get('task')
+        if task != command:
+            raise DrlmError(f"{path} holds a `drlm {task or 'unknown'}` run: `drlm {command}` does not write among its files; "
+                            "choose a new or empty output folder")
+        resume = True
+    return check_run_folder(path, force=force, resume=resume, resumable=resumable)
+
+def claim_output(path:str|Path, # the folder the command writes into
+                 command:str, # the command's name, for its messages and the marker ('interpret', 'evaluate', ...)
+                 run:str|Path|None=None, # the run folder the command reads: writing into it or its subfolders is allowed
+                 force:bool=False, # replace a marked run folder (`run_folder`)
+                 resume:bool=False, # continue a marked run folder (`run_folder`)
+                 resumable:bool=True, # the command has --resume (its messages suggest it)
+                 reuse:bool=False, # rewrite a folder this same command made before (a command without --resume/--force)
+                 root:bool=False, # with `run`: the command writes its own named files into RUN itself (evaluate, report), not only into its subfolders
+                 meta:dict|None=None, # more information for a new folder's marker
+                )->Path:
+    "The one ownership rule of every writing command: check `path` (`check_output`), create or reuse it, take its write lock; anything not the command's to write is refused."
+    path = Path(path).expanduser()
+    what = check_output(path, command, run=run, force=force, resume=resume, resumable=resumable, reuse=reuse, root=root)
+    if what == 'inside-run':
+        lock_run(Path(run).expanduser())
+        with disk_errors(path, 'create'): path.mkdir(parents=True, exist_ok=True)
+        return path
+    return run_folder(path, force=force, resume=(what == 'resume'), resumable=resumable, meta={'task': command, **(meta or {})})
+
+# %% ../nbs/00_core.ipynb #d15ce00f
+def unreadable_reason(path:str|Path, # the file torch could not read
+                      e:BaseException, # the error it raised
+                     )->str:
+    "Why torch could not read `path`: empty, not plain weights, or truncated/corrupt in torch's words; torch's unsafe advice (`weights_only=False`) left out."
+    path, msg = Path(path), str(e)
+    if path.is_file() and path.stat().st_size == 0: return 'an empty file'
+    if 'weights_only' in msg or 'Weights only load failed' in msg:
+        why = next((l.strip() for l in msg.splitlines() if l.strip().startswith(('Trying to load', 'Unsupported', 'WeightsUnpickler'))), '')
+        return (f"it holds objects other than tensors and plain values{' (' + why + ')' if why else ''}, which drl_microscopy never "
+                "writes: treat it as untrusted and do not load it in any other way")
+    first = next((l.strip() for l in msg.splitlines() if l.strip()), '').split('. ')[0]     # torch's first sentence: the rest is its advice
+    return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {first[:300]}" if first else '')
+
+def check_torch_file(path:str|Path, # a checkpoint or bundle
+                     what:str='file', # what it is, for the message ('checkpoint', 'model bundle')
+                     advice:str='', # what to do when it cannot be read
+                    ):
+    "Read a torch file (`weights_only=True`) only to check it can be read; a file that cannot is a one-line `DrlmError` naming it. Returns what it holds."
+    try:
+        with disk_errors(path, 'read'): return torch.load(path, map_location='cpu', weights_only=True)
+    except DrlmError: raise
+    except Exception as e: raise DrlmError(f"cannot read the {what} {path} ({unreadable_reason(path, e)})" + (f": {advice}" if advice else '')) from e
+
+# %% ../nbs/00_core.ipynb #d15ce00d
+SETTING_BOUNDS = {     # name: (low, high, low allowed, high allowed); None: no bound on that side
+    'lr': (0, 10, False, True), 'pretrain_lr': (0, 10, False, True), 'beta': (0, 1e4, True, True),
+    'test_pct': (0, 1, False, False), 'latent': (1, 1024, True, True), 'size': (16, 4096, True, True),
+    'backbone_size': (0, 4096, True, True), 'phi_hidden': (1, 1 << 16, True, True), 'hidden': (1, 1 << 16, True, True),
+    'bs': (1, 1 << 16, True, True), 'pretrain_bs': (1, 1 << 16, True, True), 'seeds': (1, 1000, True, True),
+    'finetune_epochs': (1, 100_000, True, True), 'epochs': (1, 100_000, True, True), 'cnn_epochs': (0, 100_000, True, True),
+    'pretrain_steps': (1, 10**9, True, True), 'steps': (1, 10**9, True, True), 'n_train': (1, 10**8, True, True),
+    'n_test': (1, 10**8, True, True), 'metrics_n': (8, 10**7, True, True), 'gbt_estimators': (1, 100_000, True, True),
+    'mlp_max_iter': (1, 10**6, True, True), 'pool': (2, 10**8, True, True), 'max_per_class': (0, None, True, True),
+    'top_classes': (0, None, True, True), 'max_pixels': (1, None, True, True), 'n': (1, 10**8, True, True)}
+
+def _interval(lo, hi, lo_in, hi_in)->str:
+    return f"{'[' if lo_in else '('}{lo:g}, {'∞)' if hi is None else f'{hi:g}' + (']' if hi_in else ')')}"
+
+def check_settings(values:dict, # setting name -> value (names not in `bounds` are not checked)
+                   bounds:dict|None=None, # the table (default `SETTING_BOUNDS`)
+                  )->dict:
+    "Check that each numeric setting is finite and within its bounds; the first bad one raises a `DrlmError` naming it and its flag."
+    for k, v in values.items():
+        b = (bounds or SETTING_BOUNDS).get(k)
+        if b is None or v is None or isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)): continue
+        lo, hi, lo_in, hi_in = b
+        ok = math.isfinite(v) and (lo is None or (v >= lo if lo_in else v > lo)) and (hi is None or (v <= hi if hi_in else v < hi))
+        if not ok: raise DrlmError(f"{k} (--{k.replace('_', '-')}) must be a finite number in {_interval(*b)}, got {v}")
+    return values
 
 # %% ../nbs/00_core.ipynb #1de92aff
 def data_root(required:bool=False, # raise an error when the folder cannot be found

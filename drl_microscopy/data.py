@@ -17,9 +17,10 @@ from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device, data_root, is_run_folder
 
 # %% auto #0
-__all__ = ['IMAGE_EXTENSIONS', 'MAX_PIXELS', 'load_image', 'border_median', 'convert_channels', 'pad_to_square', 'prepare_image',
-           'load_prepared', 'ScanReport', 'resolve_source', 'image_header', 'scan_image_folder', 'split_table',
-           'ImageFiles', 'TensorItems', 'LabelledDataLoaders', 'image_dataloaders', 'preset_dataloaders', 'show_batch']
+__all__ = ['IMAGE_EXTENSIONS', 'SHIPPED_SETS', 'MAX_PIXELS', 'load_image', 'border_median', 'convert_channels', 'pad_to_square',
+           'prepare_image', 'load_prepared', 'ScanReport', 'shipped_set', 'resolve_source', 'folder_link_problem',
+           'unique_files', 'image_header', 'scan_image_folder', 'split_table', 'ImageFiles', 'TensorItems',
+           'LabelledDataLoaders', 'image_dataloaders', 'preset_dataloaders', 'show_batch']
 
 # %% ../nbs/02_data.ipynb #ffb08a6d
 IMAGE_EXTENSIONS = {'.png', '.jpg', '.jpeg', '.jpe', '.bmp', '.tif', '.tiff'}
@@ -157,11 +158,20 @@ class ScanReport:
         return '\n'.join(s)
 
 # %% ../nbs/02_data.ipynb #9be67fb1
-def resolve_source(source:str|Path, # a folder, a CSV file, or the name of a set under `core.data_root()`
+SHIPPED_SETS = {'pbc-small': 'data/pbc_small'}     # real labelled images shipped with the package (see each folder's SOURCE.md)
+
+def shipped_set(name:str)->Path:
+    "The folder of a labelled set shipped with the package (`SHIPPED_SETS`), with its SOURCE.md and LICENSE.md."
+    if name not in SHIPPED_SETS: raise DrlmError(f"unknown shipped set {name!r}; the shipped sets are {', '.join(SHIPPED_SETS)}")
+    from importlib.resources import files
+    return Path(str(files('drl_microscopy'))) / SHIPPED_SETS[name]
+
+def resolve_source(source:str|Path, # a folder, a CSV file, a shipped set (`SHIPPED_SETS`), or the name of a set under `core.data_root()`
                   )->Path:
-    "The path of an image source; a bare name is also looked up under the shared data root."
+    "The path of an image source; a bare name is also looked up among the shipped sets and under the shared data root."
     p = Path(source).expanduser()
     if p.exists(): return p
+    if str(source) in SHIPPED_SETS: return shipped_set(str(source))
     root = data_root()
     if root is not None and not p.is_absolute() and (root/p).exists(): return root/p
     where = f" (also looked in the shared data root {root})" if root is not None else ''
@@ -181,7 +191,17 @@ def _run_folder_note(d:Path, report)->bool:
     report.notes.append(f"left out {d}: a drl_microscopy run folder (its figures are not images of the target)")
     return True
 
-def _files_under(d:Path, report)->list:
+def folder_link_problem(link:Path, # a symbolic link to a folder, met while scanning
+                        top:Path, # the image source being scanned
+                       )->str|None:
+    "Why a folder link is not followed: a loop (it points to a folder holding it), or a folder inside the source (read where it is); None to follow it."
+    real, own = Path(os.path.realpath(link)), Path(os.path.realpath(link.parent))
+    if real == own or real in own.parents: return f"symbolic link loop: it points to {real}, a folder that holds it"
+    t = Path(os.path.realpath(top))
+    if real == t or t in real.parents: return f"symbolic link to {real}, a folder inside the image source: its images are read there, once"
+    return None
+
+def _files_under(d:Path, report, top:Path|None=None)->list:
     "Every non-hidden file under `d`, following links once: loops, broken links and run folders are reported, unreadable folders raise."
     files, seen = [], {os.path.realpath(d)}
     def walk(folder):
@@ -190,6 +210,7 @@ def _files_under(d:Path, report)->list:
             if e.is_symlink() and not e.exists(): report.skipped.append((e, 'broken symbolic link')); continue
             if e.is_dir():
                 real = os.path.realpath(e)
+                if e.is_symlink() and (why := folder_link_problem(e, top or d)): report.skipped.append((e, why)); continue
                 if real in seen: report.skipped.append((e, f'symbolic link loop: {real} is already scanned')); continue
                 seen.add(real)
                 if not _run_folder_note(e, report): walk(e)
@@ -197,14 +218,14 @@ def _files_under(d:Path, report)->list:
     walk(d)
     return sorted(files)
 
-def _list_class_folders(root:Path, split, rows, report):
+def _list_class_folders(root:Path, split, rows, report, top:Path|None=None):
     for d in _entries(root):
         if _is_hidden(d): continue
         if d.is_file():
             report.skipped.append((d, 'outside any class folder')); continue
         if not d.exists(): report.skipped.append((d, 'broken symbolic link')); continue
         if _run_folder_note(d, report): continue
-        files = _files_under(d, report)
+        files = _files_under(d, report, top or root)
         rows.append((None, d.name, split, d))  # marks the class folder (may be empty)
         rows.extend((f, d.name, split, d) for f in files)
 
@@ -219,6 +240,7 @@ def _list_source(src:Path, report:ScanReport):
         cols = {c.strip().lower(): c for c in df.columns}
         if 'path' not in cols or 'label' not in cols:
             raise DrlmError(f"{src} needs the columns 'path' and 'label' (and optionally 'split'); found {list(df.columns)}")
+        if df.empty: raise DrlmError(f"{src} has no rows, only its header: list one image per row (path,label)")
         first, dups = {}, {}          # file -> (row, label, split) of its first row; file -> rows repeating it
         for i, r in enumerate(df.to_dict('records')):
             path, label = str(r[cols['path']]).strip(), str(r[cols['label']]).strip()
@@ -257,7 +279,7 @@ def _list_source(src:Path, report:ScanReport):
         for d in subs:
             if d.is_file(): report.skipped.append((d, 'outside any class folder'))
         for d in sorted(dirs):
-            _list_class_folders(d, _SPLIT_NAMES[d.name.lower()], rows, report)
+            _list_class_folders(d, _SPLIT_NAMES[d.name.lower()], rows, report, top=src)
     else:
         report.layout = 'class-folders'
         _list_class_folders(src, None, rows, report)
@@ -266,6 +288,29 @@ def _list_source(src:Path, report:ScanReport):
                                      f"the class ({src}/<class>/<image>), or give a CSV list of path,label")
         raise DrlmError(f"image folder {src} holds no files in its class folders ({', '.join(sorted(d.name for d in dirs))})")
     return rows
+
+# %% ../nbs/02_data.ipynb #d0da7a01
+def unique_files(rows:list, # `(path or None, label, split, class folder)` rows of a scan
+                 report:ScanReport, # where the rows left out are listed, with the reason
+                )->list:
+    "The rows with each real file once: the row of the class folder it lives in; a file reachable under several classes or splits and living in none of them is left out."
+    by_real = {}
+    for i, r in enumerate(rows):
+        if r[0] is not None: by_real.setdefault(os.path.normcase(os.path.realpath(r[0])), []).append(i)
+    drop = set()
+    for real, idx in by_real.items():
+        if len(idx) == 1: continue
+        home = [i for i in idx if Path(real) == Path(os.path.realpath(rows[i][3])) or Path(os.path.realpath(rows[i][3])) in Path(real).parents]
+        cand = home or idx
+        where = lambda i: f"{rows[i][1]}" + (f" ({rows[i][2]})" if rows[i][2] else '')
+        if len({(rows[i][1], rows[i][2]) for i in cand}) == 1:
+            keep = cand[0]
+            for i in idx:
+                if i != keep: drop.add(i); report.skipped.append((rows[i][0], f"the same file as {rows[keep][0]} (symbolic links): used once, under {where(keep)}"))
+        else:
+            for i in idx: drop.add(i); report.skipped.append((rows[i][0], f"one file ({real}) reachable under {', '.join(sorted({where(j) for j in cand}))}: its class is ambiguous, so it is left out"))
+    if drop: report.notes.append(f"{len(drop)} path(s) reach a file already found elsewhere (symbolic links): each file is used once (see the skipped files)")
+    return [r for i, r in enumerate(rows) if i not in drop]
 
 # %% ../nbs/02_data.ipynb #71783efa
 def image_header(path:str|Path)->tuple:
@@ -322,7 +367,7 @@ def scan_image_folder(source:str|Path, # class folders, split folders, a CSV lis
     if check not in ('decode', 'header'): raise DrlmError(f"check must be 'decode' or 'header', got {check!r}")
     src = resolve_source(source)
     report = ScanReport(source=str(src))
-    rows = _list_source(src, report)
+    rows = unique_files(_list_source(src, report), report)
     folders = {}   # class -> class folders (for messages)
     for p, lab, sp, d in rows: folders.setdefault(lab, []).append(d)
     cand = pd.DataFrame([(str(p), lab, sp) for p, lab, sp, d in rows if p is not None], columns=['path', 'label', 'split'])

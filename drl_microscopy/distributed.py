@@ -10,7 +10,7 @@ import torch
 from fastcore.basics import patch
 from fastcore.meta import delegates
 from fastai.torch_core import rank_distrib, num_distrib, distrib_barrier
-from fastai.distributed import DistributedTrainer, DistributedDL
+from fastai.distributed import DistributedTrainer
 from .core import DrlmError, default_device
 from .synth_data import SynthDataLoader
 from .learner import pretrain

@@ -4,8 +4,7 @@
 
 # %% ../nbs/05_learner.ipynb #e35f6d16
 from __future__ import annotations
-import copy, math, random, re, zipfile, pickle, time, contextlib
-from dataclasses import dataclass, field
+import copy, math, random, re, contextlib
 from functools import partial
 from pathlib import Path
 import numpy as np
@@ -13,11 +12,9 @@ import pandas as pd
 import torch
 from torch import nn
 from fastcore.basics import store_attr, patch
-from fastcore.meta import delegates
 from fastai.learner import Learner
-from fastai.callback.core import Callback, CancelFitException
+from fastai.callback.core import Callback
 from fastai.callback.training import GradientClip, BnFreeze
-from fastai.callback.progress import ProgressCallback
 from fastai.callback.channelslast import ChannelsLast
 from fastai.callback.fp16 import MixedPrecision, AMPMode
 from fastai.torch_core import rank_distrib, num_distrib, distrib_barrier
@@ -27,18 +24,18 @@ from torch.nn.parallel import DistributedDataParallel
 from fastai.optimizer import OptimWrapper
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
-import drl_microscopy
-from .core import DrlmError, set_seed, default_device, atomic_open, save_json, load_json, run_folder
-from .synth_data import synth_dataloaders, _seed_for
-from .models import ConvVAE, MLPVAE, build_model
+from .core import (DrlmError, Interrupted, set_seed, default_device, atomic_open, save_json, load_json, run_folder,
+                                 check_torch_file, unreadable_reason, releases_locks)
+from .synth_data import synth_dataloaders, seed_for
+from .models import ConvVAE, MLPVAE
+from .bundle import Bundle, save_bundle, load_bundle, to_plain, model_device
 from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAELoss
 
 # %% auto #0
-__all__ = ['BUNDLE_FORMAT', 'BUNDLE_VERSION', 'ZOO_PREFIX', 'LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged',
-           'NaNGuard', 'FactorVAECallback', 'FeatureInputs', 'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint',
-           'adam', 'adamw', 'is_feature_source', 'pretrain_learner', 'is_out_of_memory', 'memory_guard', 'encode',
-           'Bundle', 'save_bundle', 'load_bundle', 'zoo_dirs', 'zoo_models', 'zoo_card', 'zoo_bundle',
-           'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder', 'finetune_learner']
+__all__ = ['LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged', 'NaNGuard', 'FactorVAECallback', 'FeatureInputs',
+           'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam', 'adamw', 'is_feature_source',
+           'pretrain_learner', 'is_out_of_memory', 'OutOfMemory', 'memory_guard', 'setting_names', 'plot_traversals',
+           'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder', 'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #9daf08ea
 class LossSchedule(Callback):
@@ -52,7 +49,7 @@ class StepSeed(Callback):
     order = -4
     def __init__(self, seed:int=0): self.seed = seed
     def before_batch(self):   # process r of W: draw number t·W + r (one process: t), so processes never share noise
-        if self.training: torch.manual_seed(_seed_for(self.seed, 2, self.learn.train_iter * max(1, num_distrib()) + rank_distrib()))
+        if self.training: torch.manual_seed(seed_for(self.seed, 2, self.learn.train_iter * max(1, num_distrib()) + rank_distrib()))
 
 # %% ../nbs/05_learner.ipynb #b054d9a6
 def _active_threshold(): return 0.01
@@ -233,11 +230,6 @@ def _bare(model:nn.Module)->nn.Module:
     "The module inside a `DistributedDataParallel` / `DataParallel` wrapper (fastai's `DistributedTrainer` wraps the model during `fit`)."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
 
-def _unreadable(path:Path, e:BaseException)->str:
-    "Why a file torch could not read: empty, or truncated/corrupt with torch's own words (some of its errors have none)."
-    if path.is_file() and path.stat().st_size == 0: return 'an empty file'
-    return f"truncated, corrupted or another kind of file: {type(e).__name__}" + (f": {e}" if str(e) else '')
-
 def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     "The newest `ckpt-<step>.pt` in `folder` and its step, or `(None, 0)`."
     folder = Path(folder)
@@ -282,7 +274,7 @@ class Checkpoint(Callback):
         learn, path = self.learn, Path(path)
         try: state = torch.load(path, map_location='cpu', weights_only=True)
         except Exception as e:
-            raise DrlmError(f"cannot read the checkpoint {path} ({_unreadable(path, e)}): delete it to resume from the checkpoint before it, "
+            raise DrlmError(f"cannot read the checkpoint {path} ({unreadable_reason(path, e)}): delete it to resume from the checkpoint before it, "
                             "or start the run again with --force") from e
         _bare(learn.model).load_state_dict(state['model'])
         if learn.opt is None: learn.create_opt()
@@ -323,7 +315,7 @@ def adamw(params, lr=1e-4, weight_decay=0.01, **kwargs):
     return OptimWrapper(params, torch.optim.AdamW, lr=lr, weight_decay=weight_decay, **kwargs)
 
 def is_feature_source(source)->bool:
-    "Whether `source` yields feature vectors rather than images (`features.FeatureSource`, `features.FeaturePool`: `input == 'features'`)."
+    "Whether `source` yields feature vectors rather than images (`phi.FeatureSource`, `phi.FeaturePool`: `input == 'features'`)."
     return getattr(source, 'input', 'images') == 'features'
 
 def _source_info(renderer)->dict:
@@ -334,7 +326,7 @@ def _source_info(renderer)->dict:
                 fixed={k: int(v) for k, v in (getattr(space, 'fixed', None) or {}).items()})
 
 # %% ../nbs/05_learner.ipynb #a97379cb
-def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`features.feature_source` / `feature_pool`)
+def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
                      model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
                      beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
                      latent:int=10, # latent dims
@@ -372,7 +364,7 @@ def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or 
     if mixed_precision == 'fp16' and dev.type != 'cuda': raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (device {dev}); use mixed_precision='bf16' on the CPU")
     phi = is_feature_source(source)
     if phi and features is not None: raise DrlmError("a feature source already yields features: do not pass features= too")
-    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `features.FeaturePool`)
+    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `phi.FeaturePool`)
         dls = source.dataloaders(bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
                                  device=dev, total_steps=total_steps)
     else: dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
@@ -418,155 +410,49 @@ def is_out_of_memory(e:BaseException)->bool:
     if isinstance(e, (torch.OutOfMemoryError, MemoryError)): return True
     return isinstance(e, RuntimeError) and any(s in str(e) for s in ("can't allocate memory", 'out of memory', 'ALLOC_FAILED'))
 
+class OutOfMemory(DrlmError):
+    "Training ran out of memory: the message names the batch size, its setting (`bs_flag`) and a smaller one to try."
+    def __init__(self, bs:int, what:str, why:str, hint:str='', bs_flag:str='--bs'):
+        self.bs, self.what, self.why, self.hint, self.bs_flag = bs, what, why, hint, bs_flag
+        super().__init__(self.describe())
+    def __reduce__(self): return type(self), (self.bs, self.what, self.why, self.hint, self.bs_flag)
+    def __str__(self): return self.describe()
+    def describe(self)->str:
+        return (f"out of memory in {self.what} with batches of {self.bs} ({self.why}): use a smaller batch, e.g. {self.bs_flag} {max(1, self.bs // 2)}"
+                + (f"; {self.hint}" if self.hint else ''))
+
 @contextlib.contextmanager
 def memory_guard(bs:int, # the batch size in use
                  bs_flag:str='--bs', # the setting that sets it, as the message names it
                  what:str='training', # what runs inside the block, for the message
                  hint:str='', # more advice for the message
                 ):
-    "Turn running out of memory inside the block into a `DrlmError` that names the batch size and suggests a smaller one."
+    "Turn running out of memory inside the block into an `OutOfMemory` error that names the batch size and suggests a smaller one."
     try: yield
     except Exception as e:
         if not is_out_of_memory(e): raise
         if torch.cuda.is_available(): torch.cuda.empty_cache()
         lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Exception occured in `')]  # fastai's prefix
         why = f"{type(e).__name__}: {lines[0][:300]}" if lines else type(e).__name__
-        raise DrlmError(f"out of memory in {what} with batches of {bs} ({why}): use a smaller batch, e.g. {bs_flag} {max(1, bs // 2)}"
-                        + (f"; {hint}" if hint else '')) from e
+        raise OutOfMemory(bs, what, why, hint, bs_flag) from e
+
+@contextlib.contextmanager
+def setting_names(bs:str='--bs', # the batch-size setting an `OutOfMemory` error names
+                  lr:str='--lr', # the learning-rate setting a `TrainingDiverged` error names
+                 ):
+    "Errors of training inside the block name the caller's settings (e.g. `drlm run`'s --pretrain_bs, --pretrain_lr)."
+    try: yield
+    except TrainingDiverged as e: e.lr_flag = lr; raise
+    except OutOfMemory as e: e.bs_flag = bs; raise
 
 # %% ../nbs/05_learner.ipynb #50fb9703
 def _unwrap(model): return getattr(model, 'vae', model)
-
-def _model_device(model):
-    p = next(iter(model.parameters()), None)
-    return p.device if p is not None else torch.device('cpu')
-
-def encode(model:nn.Module, # a VAE (or `WeakPairVAE`, or a `Bundle`)
-           x, # inputs (N, ...): images or feature vectors, tensor or array
-           bs:int=1024, # batch size
-          )->tuple[torch.Tensor, torch.Tensor]:
-    "Posterior means and log-variances `(mu, logvar)` of `x`, each (N, latent), on the CPU."
-    model = _unwrap(getattr(model, 'model', model))
-    x = torch.as_tensor(np.asarray(x) if not torch.is_tensor(x) else x, dtype=torch.float32)
-    dev, was = _model_device(model), model.training
-    model.eval()
-    mus, lvs = [], []
-    try:
-        with torch.inference_mode():
-            for i in range(0, len(x), bs):
-                mu, lv = model.encode(x[i:i + bs].to(dev))
-                mus.append(mu.float().cpu()); lvs.append(lv.float().cpu())
-    finally: model.train(was)
-    if not mus: raise DrlmError("encode got no inputs (x is empty)")
-    return torch.cat(mus), torch.cat(lvs)
-
-# %% ../nbs/05_learner.ipynb #b451227e
-BUNDLE_FORMAT, BUNDLE_VERSION = 'drl_microscopy.bundle', 1
-_BUNDLE_KEYS = ('format', 'format_version', 'library_version', 'model_config', 'state_dict', 'factor_names', 'source', 'config', 'extra')
-
-@dataclass
-class Bundle:
-    "A loaded model bundle: the model (eval mode) and what is known about it."
-    model: nn.Module
-    config: dict = field(default_factory=dict)
-    factor_names: list|None = None
-    source: dict|str|None = None
-    extra: dict = field(default_factory=dict)
-    library_version: str = ''
-    format_version: int = BUNDLE_VERSION
-    path: Path|None = None
-    @property
-    def latent(self)->int: return self.model.latent
-
-def _plain(o):
-    "Convert to what `torch.load(weights_only=True)` reads back: dicts, lists, str, numbers, tensors."
-    if isinstance(o, dict): return {str(k): _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)): return [_plain(v) for v in o]
-    if isinstance(o, np.generic): return o.item()
-    if isinstance(o, np.ndarray): return o.tolist()
-    if isinstance(o, Path): return str(o)
-    return o
-
-def save_bundle(path:str|Path, # the file to write (e.g. run/bundle.pt)
-                model:nn.Module, # the trained VAE (a `WeakPairVAE` is unwrapped)
-                config:dict|None=None, # the training config
-                factor_names:list|None=None, # names of latent dims 0.. (source factors), if known
-                source:dict|str|None=None, # description of the training source
-                extra:dict|None=None, # anything else (plain types)
-               )->Path:
-    "Write a model bundle atomically; returns its path."
-    vae = _unwrap(model)
-    if not hasattr(vae, 'config'): raise DrlmError(f"cannot bundle a {type(vae).__name__}: it has no `config` to rebuild it")
-    state = {k: v.detach().cpu().contiguous() for k, v in vae.state_dict().items()}
-    data = dict(format=BUNDLE_FORMAT, format_version=BUNDLE_VERSION, library_version=drl_microscopy.__version__,
-                model_config=_plain(vae.config), state_dict=state, factor_names=_plain(factor_names),
-                source=_plain(source), config=_plain(config or {}), extra=_plain(extra or {}))
-    path = Path(path)
-    with atomic_open(path, 'wb') as f: torch.save(data, f)
-    return path
-
-def load_bundle(path:str|Path, # a file written by `save_bundle`
-                device='cpu', # where to put the model ('cpu', 'cuda', 'auto', ...)
-               )->Bundle:
-    "Read a model bundle (a file, or `'zoo:NAME'` for a shipped source model); a file that is not a readable bundle raises a `DrlmError` naming it."
-    path = zoo_bundle(path) if isinstance(path, str) and path.startswith(ZOO_PREFIX) else Path(path)
-    if not path.is_file(): raise DrlmError(f"model bundle not found: {path}")
-    dev = default_device(device)
-    try: data = torch.load(path, map_location=dev, weights_only=True)
-    except Exception as e:
-        raise DrlmError(f"{path} is not a readable drl_microscopy model bundle ({_unreadable(path, e)}); if a run wrote it, delete it and "
-                        "continue the run with --resume to write it again (or start the run again with --force)") from e
-    if not isinstance(data, dict) or data.get('format') != BUNDLE_FORMAT:
-        raise DrlmError(f"{path} is not a drl_microscopy model bundle (no '{BUNDLE_FORMAT}' format marker)")
-    if data.get('format_version') != BUNDLE_VERSION:
-        raise DrlmError(f"{path} is a bundle of format version {data.get('format_version')!r} "
-                        f"(written by drl_microscopy {data.get('library_version')}); this version "
-                        f"({drl_microscopy.__version__}) reads format version {BUNDLE_VERSION}")
-    missing = [k for k in _BUNDLE_KEYS if k not in data]
-    if missing: raise DrlmError(f"{path} is an incomplete model bundle: missing {', '.join(missing)}")
-    try:
-        model = build_model(data['model_config'])
-        model.load_state_dict(data['state_dict'])
-    except (DrlmError, RuntimeError) as e: raise DrlmError(f"{path}: the weights do not fit the model config: {e}") from e
-    return Bundle(model.to(dev).eval(), data['config'], data['factor_names'], data['source'], data['extra'],
-                  data['library_version'], data['format_version'], path)
 
 # %% ../nbs/05_learner.ipynb #e1375473
 @patch
 def save_bundle(self:Learner, path:str|Path, extra:dict|None=None)->Path:
     "Save the learner's model as a bundle, with the config, factor names and source it remembers."
     return save_bundle(path, self.model, extra=extra, **getattr(self, 'bundle_info', {}))
-
-# %% ../nbs/05_learner.ipynb #b7a0c002
-ZOO_PREFIX = 'zoo:'
-
-def zoo_dirs()->list:
-    "Where shipped source models are looked for: the package's `zoo` folder, then the folders of `$DRLM_ZOO`."
-    import os
-    return [Path(drl_microscopy.__file__).parent/'zoo'] + [Path(p).expanduser() for p in os.environ.get('DRLM_ZOO', '').split(os.pathsep) if p]
-
-def zoo_models()->dict:
-    "`{name: folder}` of every shipped source model (a folder holding `bundle.pt` and `card.json`); the first found wins."
-    out = {}
-    for d in zoo_dirs():
-        if d.is_dir():
-            for m in sorted(d.iterdir()):
-                if (m/'bundle.pt').is_file() and (m/'card.json').is_file(): out.setdefault(m.name, m)
-    return out
-
-def zoo_card(name:str)->dict:
-    "The model card of a shipped source model."
-    import json
-    m = zoo_models().get(name.removeprefix(ZOO_PREFIX))
-    if m is None: raise DrlmError(f"no shipped source model {name!r}; shipped: {', '.join(zoo_models()) or 'none'}")
-    return json.loads((m/'card.json').read_text(encoding='utf-8'))
-
-def zoo_bundle(name:str)->Path:
-    "The bundle file of a shipped source model, by name (`'zoo:NAME'` or `'NAME'`)."
-    m = zoo_models().get(name.removeprefix(ZOO_PREFIX))
-    if m is None: raise DrlmError(f"no shipped source model {name!r}; shipped: {', '.join(zoo_models()) or 'none'} "
-                                  "(train one with `drlm pretrain`, or add a folder of your own models to $DRLM_ZOO)")
-    return m/'bundle.pt'
 
 # %% ../nbs/05_learner.ipynb #aada339d
 def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle`)
@@ -590,7 +476,7 @@ def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle
     vals = torch.linspace(-span, span, n)
     z = z0.repeat(len(dims), n, 1)
     for i, d in enumerate(dims): z[i, :, d] = vals
-    dev, was = _model_device(vae), vae.training
+    dev, was = model_device(vae), vae.training
     vae.eval()
     try:
         with torch.inference_mode(): imgs = vae.decode(z.reshape(-1, latent).to(dev)).float().cpu()
@@ -613,7 +499,8 @@ _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 
              'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs',
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
-def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`features.feature_source` / `feature_pool`)
+@releases_locks
+def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
              beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
@@ -638,8 +525,6 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
              progress:bool=True, # show fastai's progress bar and epoch table
              mixed_precision:str|None=None, # 'bf16' or 'fp16' (GPU) automatic mixed precision; None: float32
              cbs=None, # more callbacks (e.g. fastai's `DistributedTrainer`: see `distributed.distributed_pretrain`)
-             bs_flag:str='--bs', # the batch-size setting an out-of-memory error names (`drlm run`: --pretrain_bs)
-             lr_flag:str='--lr', # the learning-rate setting a divergence error names (`drlm run`: --pretrain_lr)
              hidden:int=512, # MLP VAE hidden width (feature sources)
              recon_scale:float|None=None, # multiplies the reconstruction term (None: the feature size for a feature source, else 1)
              **kwargs, # more arguments of the loss (gamma, c_max, ...)
@@ -666,21 +551,24 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
         size = getattr(source, 'size', size)
     cfg = dict(source=src_name, model=model, aggregator=aggregator, beta=beta, latent=latent, size=size, seed=seed, bs=bs,
                lr=lr, centred=centred, arch=arch, k=k, threshold=threshold, warmup_steps=warmup, steps_per_epoch=spe,
-               checkpoint_every=every, recon=recon, loss_kwargs=_plain(kwargs), steps=steps,
+               checkpoint_every=every, recon=recon, loss_kwargs=to_plain(kwargs), steps=steps,
                mixed_precision=_mixed_precision(mixed_precision), processes=max(1, num_distrib()))
     if phi: cfg.update(input='features', features=getattr(source, 'config', None) or repr(source), hidden=hidden, recon_scale=recon_scale)
     elif recon_scale is not None: cfg['recon_scale'] = recon_scale
     if old is not None:
-        diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != _plain(cfg.get(kk))}
+        diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != to_plain(cfg.get(kk))}
         if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
                                  ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
     rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
+    if resume and (last := latest_checkpoint(out/'checkpoints')[0]) is not None:     # checked before any file is written
+        check_torch_file(last, 'checkpoint', "delete it to resume from the checkpoint before it, or start the run again with --force")
     if rank0:
         out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
         save_json(out/'config.json', cfg)
     distrib_barrier()                        # the other processes wait until the folder is ready
     ckdir = out/'checkpoints'
     done = latest_checkpoint(ckdir)[1] if resume else 0
+    if resume and not done and rank0: print(f"no checkpoint in {ckdir} to continue from: pretraining starts from step 0")
     if isinstance(source, str):
         from drl_microscopy import synth
         source = synth.get_source(source, size=size, device=default_device(device))
@@ -690,9 +578,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
                              warmup_steps=warmup, steps_per_epoch=spe, seed=seed, device=device, size=size,
                              k=k, threshold=threshold, total_steps=steps, recon=recon, mixed_precision=mixed_precision,
                              cbs=[ck, *(cbs or [])], hidden=hidden, recon_scale=recon_scale, **kwargs)
-    learn.nan_guard.lr_flag = lr_flag
     oom_hint = "a run keeps its batch size when resumed: start it again with --force, or write to a new --out"
-    with memory_guard(bs, bs_flag, 'pretraining', oom_hint):
+    with memory_guard(bs, '--bs', 'pretraining', oom_hint):
         try:
             if done < steps:
                 epochs = math.ceil(steps / spe) - done // spe
@@ -700,8 +587,12 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
                 else:
                     with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
             else: ck.load(latest_checkpoint(ckdir)[0])          # nothing left to train: rewrite the outputs
+        except KeyboardInterrupt:
+            if latest_checkpoint(ckdir)[0] is None: raise Interrupted(f"no checkpoint was saved yet (the first comes at step {every}): "
+                                                                       "no training is kept, and a rerun (--resume) starts from step 0") from None
+            raise
         finally:                                                # a diverged, interrupted or out-of-memory run still leaves its history
-            if rank0:
+            if rank0 and (learn.train_iter > done or not (out/'history.csv').exists()):     # (a call that trained no step keeps it)
                 with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
     if not rank0: return out
     learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter), **(source.bundle_extra() if phi else {})))

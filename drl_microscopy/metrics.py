@@ -6,7 +6,7 @@
 from __future__ import annotations
 import io, math, time, warnings
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Sequence
 import numpy as np
 import scipy.stats
 import torch

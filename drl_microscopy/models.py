@@ -4,11 +4,9 @@
 
 # %% ../nbs/03_models.ipynb #ac423248
 from __future__ import annotations
-import math
 from typing import NamedTuple
 import torch
 from torch import nn
-import torch.nn.functional as F
 from .core import DrlmError
 
 # %% auto #0

@@ -4,45 +4,34 @@
 
 # %% ../nbs/12_report.ipynb #c0f1b002
 from __future__ import annotations
-import os, io, re, sys, html, json, time, math, base64, shlex, types, inspect, datetime, resource, tomllib, contextlib, warnings
-from dataclasses import dataclass, field, fields, asdict
+import os, sys, html, shlex, types, base64, resource
+from dataclasses import asdict
+from functools import partial
 from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
-from torch import nn
-from fastcore.basics import patch
-from fastprogress.fastprogress import progress_bar
-from threadpoolctl import threadpool_limits
-from .core import DrlmError, atomic_write, save_json, load_json
-from .config import *
-from .config import _FIELD_TYPES
+from matplotlib.figure import Figure
+from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
+from .metrics import plot_association
+from .morphology import morphology_table, to_display
+from .classify import plot_confusion
+from .names import is_inactive
+from .interpret import (save_figure, plot_traversals, traversal_gif, data_values, plot_importance, plot_scatter2d,
+                                      correlate, plot_correlation, plot_open_set)
+from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml
+from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'plot_examples',
-           'open_set_codes', 'write_figures', 'report']
+__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
+           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'write_interpretation',
+           'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
-def _now()->str: return datetime.datetime.now().isoformat(timespec='seconds')
-
 def peak_memory_mb(children:bool=False)->float:
     "Peak resident memory of this process (or of its finished children) in MiB."
     r = resource.getrusage(resource.RUSAGE_CHILDREN if children else resource.RUSAGE_SELF).ru_maxrss
     return r / (1024 * 1024) if sys.platform == 'darwin' else r / 1024
-
-def _save_npz(path, **arrays)->Path:
-    buf = io.BytesIO(); np.savez(buf, **arrays); return atomic_write(path, buf.getvalue())
-
-def _load_npz(path)->dict:
-    "The arrays of an .npz file; a missing, truncated or corrupt one is an error naming it."
-    try:
-        with np.load(path, allow_pickle=False) as f: return {k: f[k] for k in f.files}
-    except FileNotFoundError: raise DrlmError(f"file not found: {path}") from None
-    except Exception as e:
-        raise DrlmError(f"{path} is not a readable .npz file (truncated or corrupt: {type(e).__name__}: {e}); delete it and "
-                        "continue the run with --resume to write it again") from None
-
-def _write_csv(path, df:pd.DataFrame, index=False)->Path: return atomic_write(path, df.to_csv(index=index))
 
 def _mean_std(vals)->dict:
     v = np.asarray([x for x in vals if x is not None and np.isfinite(x)], dtype=np.float64)
@@ -53,7 +42,7 @@ def _fmt(m:dict|None, scale=100)->str:
     if not m or m.get('mean') is None: return '—'
     return f"{scale*m['mean']:.1f} ± {scale*m['std']:.1f}"
 
-# %% ../nbs/12_report.ipynb #b54c9647
+# %% ../nbs/12_report.ipynb #rp0b54c00
 _SCALARS = ('omes', 'omes_os', 'omes_mes', 'mig', 'dci_disentanglement', 'dci_completeness', 'dci_informativeness', 'sap',
             'modularity', 'explicitness', 'beta_vae', 'factor_vae')
 
@@ -72,11 +61,13 @@ def _importance_table(per_seed:list)->pd.DataFrame:
     df.index.name = 'dim'
     return df.sort_values('gbt_mean', ascending=False) if len(df) else df
 
+# %% ../nbs/12_report.ipynb #rp0b54c01
 def _points(a, b)->str:
     "'3.2 points above' / 'below' / 'level with' (ties: within 0.05 points)."
     d = 100 * (a - b)
     return 'level with' if abs(d) < 0.05 else f"{abs(d):.1f} points {'above' if d > 0 else 'below'}"
 
+# %% ../nbs/12_report.ipynb #rp0b54c02
 def check_sentences(accuracy:dict, # `results.json`'s accuracy: method → classifier → mean/std
                    )->list:
     "The method's comparisons as plain sentences, from the same means as the accuracy table."
@@ -99,6 +90,7 @@ def check_sentences(accuracy:dict, # `results.json`'s accuracy: method → class
                        f"{METHOD_NAMES['morphology']} alone ({100*b['mean']:.1f}): it {goal} the goal of 3 points above.")
     return out
 
+# %% ../nbs/12_report.ipynb #rp0b54c03
 def console_summary(res:dict, # a `results.json` dict
                    )->str:
     "The end of `drlm run` / `drlm transfer` on the console: the balanced accuracies and the measured names, in plain text."
@@ -112,23 +104,30 @@ def console_summary(res:dict, # a `results.json` dict
             lines.append(f"balanced accuracy (%), mean ± std over {res['settings']['seeds']} seed(s):")
             lines += [f"  {a:<{w}}  {b}" for a, b in rows]
     names = (res.get('dim_names') or {}).get('drl-transfer')
-    if names: lines.append("named dims (measured, seed 0): " + ', '.join(names))
+    nv = (res.get('name_verdicts') or {}).get('0') or (res.get('name_verdicts') or {}).get(0)
+    if nv:
+        k = nv['kept']
+        lines.append(f"named dims (seed 0; ✓ confirmed on these images, ✗ not: what the dim tracks instead): " + ', '.join(nv['labels']))
+        lines.append(f"names kept through transfer: {k['named_on_source']} named on the source, {k['still_named']} still named after "
+                     f"fine-tuning, {k['confirmed_on_target']} confirmed on the target")
+    elif names: lines.append("named dims (measured, seed 0; not checked on the target): " + ', '.join(names))
     return '\n'.join(lines)
 
-def write_results(job, # the run's `run.TransferJob` (folder, settings, stage record, source model)
+# %% ../nbs/12_report.ipynb #rp0b54c04
+def write_results(job, # the run's `transfer.TransferJob` (folder, settings, stage record, source model)
                  ):
     "Every number of a run in RUN/results.json (the stage `results`)."
-    cfg, out = job.cfg, job.out
+    cfg, out, L = job.cfg, job.out, job.layout
     data = load_json(out/'data.json')
     per_seed, acc = {}, {}
     for s in range(cfg.seeds):
-        c = load_json(out/f'seed{s}'/'classify.json')
+        c = load_json(L.classified(s))
         per_seed[s] = {m: {k: {kk: v[kk] for kk in ('balanced_accuracy', 'accuracy', 'dim_names', 'importances', 'permutation', 'notes') if kk in v}
                            for k, v in byc.items()} for m, byc in c['results'].items()}
         for m, byc in c['results'].items():
             for k, v in byc.items(): acc.setdefault(m, {}).setdefault(k, []).append(v['balanced_accuracy'])
         if 'cnn' in cfg.baselines:
-            cn = load_json(out/f'seed{s}'/'cnn.json')
+            cn = load_json(L.cnn(s))
             acc.setdefault('cnn', {}).setdefault('cnn', []).append(cn['balanced_accuracy'])
             per_seed[s]['cnn'] = {'cnn': dict(balanced_accuracy=cn['balanced_accuracy'], accuracy=cn['accuracy'])}
     withheld = no_test_note(data['classes_without_test'], cfg.test_pct) if data.get('classes_without_test') else None
@@ -139,13 +138,13 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
                 for r in byc.values(): r['balanced_accuracy'] = r['accuracy'] = None
     accuracy = {m: {k: _mean_std(v) for k, v in acc[m].items()} for m in METHODS if m in acc}
     table = [dict(method=m, classifier=k, mean=v['mean'], std=v['std'], n=v['n'], text=_fmt(v)) for m, byc in accuracy.items() for k, v in byc.items()]
-    c0 = load_json(out/'seed0'/'classify.json')
+    c0 = load_json(L.classified(0))
     imp = _importance_table([(v['drl-transfer']['gbt'].get('importances') or {}, v['drl-transfer']['gbt'].get('permutation') or {})
                              for v in per_seed.values() if 'gbt' in v.get('drl-transfer', {})])
     dis = None
     if cfg.metrics:
-        src = load_json(out/'metrics'/'source.json')
-        fts = [load_json(out/'metrics'/f'seed{s}.json') for s in range(cfg.seeds)]
+        src = load_json(L.metrics('source'))
+        fts = [load_json(L.metrics(s)) for s in range(cfg.seeds)]
         dis = dict(source={k: src[k] for k in _SCALARS if k in src},
                    finetuned={k: _mean_std([f[k] for f in fts]) for k in _SCALARS if k in src},
                    source_association=src.get('association'), finetuned_association=[f.get('association') for f in fts],
@@ -163,33 +162,33 @@ def write_results(job, # the run's `run.TransferJob` (folder, settings, stage re
         b = accuracy.get('morphology', {}).get(k)
         if b and b['mean'] is not None and v['mean'] is not None: checks[f'{k}: drl-morphology >= morphology + 3 points'] = bool(v['mean'] >= b['mean'] + 0.03)
     sentences = check_sentences(accuracy)
-    osr = load_json(out/'openset'/'openset.json') if (out/'openset'/'openset.json').exists() else None
+    osr = load_json(L.openset('openset.json')) if L.openset('openset.json').exists() else None
     b = job.bundle
     timing = {k: v['seconds'] for k, v in job.record['stages'].items()}
     cpu = {k: v.get('cpu_seconds') for k, v in job.record['stages'].items()}
-    res = dict(format='drl_microscopy.results', version=1, created=_now(), run=str(out), settings=asdict(cfg),
+    res = dict(format='drl_microscopy.results', version=1, created=now(), run=str(out), settings=asdict(cfg),
                target={k: v for k, v in data.items() if k != 'skipped'}, skipped_files=data.get('skipped', [])[:50],
                source_model=dict(path=str(job.bundle_path), input='features' if job.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
-                                 backbone=(b.extra or {}).get('backbone')),
-               dim_names=c0['dim_names'], accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
+                                 backbone=b.backbone),
+               dim_names=c0['dim_names'], name_verdicts={str(s): load_json(L.verdict(s)) for s in range(cfg.seeds) if L.verdict(s).exists()},
+               accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
                importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks, check_sentences=sentences,
                timing=dict(stages=timing, total_seconds=round(sum(timing.values()), 1), cpu_seconds=cpu,
                            total_cpu_seconds=round(sum(v or 0 for v in cpu.values()), 1)), peak_memory_mb=round(peak_memory_mb(), 1),
                torch_threads=torch.get_num_threads(), device=str(job.dev), reproduce=job.reproduce())
     save_json(out/'results.json', res)
 
-# %% ../nbs/12_report.ipynb #76c611fb
+# %% ../nbs/12_report.ipynb #rp176c600
 def _close(fig):
     import matplotlib.pyplot as plt
     if fig is not None and getattr(fig, 'number', None) is not None: plt.close(fig)
 
+# %% ../nbs/12_report.ipynb #rp176c601
 def plot_accuracy(results:dict, # a `results.json` dict
                   path:str|Path|None=None, # write the figure as PNG here
                  ):
     "Bar chart of the balanced accuracy (mean ± std over seeds) of every method and classifier."
-    from matplotlib.figure import Figure
-    from drl_microscopy.interpret import save_figure
     rows = [r for r in results['accuracy_table'] if r['mean'] is not None]
     if not rows:
         fig = Figure(figsize=(7, 1.2))
@@ -206,10 +205,12 @@ def plot_accuracy(results:dict, # a `results.json` dict
     fig.tight_layout()
     return save_figure(fig, path)
 
-def _figure_names(held:bool)->list:
+# %% ../nbs/12_report.ipynb #rp176c602
+def figure_names(held:bool)->list:
     return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
             + (['figures/open_set.png'] if held else []))
 
+# %% ../nbs/12_report.ipynb #rp176c603
 def plot_examples(x, # images (N, C, H, W) in [0, 1]
                   y, # their class indices (N,)
                   classes:list, # class names
@@ -218,8 +219,6 @@ def plot_examples(x, # images (N, C, H, W) in [0, 1]
                   seed:int=0, # which images (a seeded draw)
                  ):
     "One row of example images per class, the class name at the left: what a class looks like."
-    from matplotlib.figure import Figure
-    from drl_microscopy.interpret import save_figure, to_display
     y, g = np.asarray(y), np.random.default_rng(seed)
     fig = Figure(figsize=(1.6 + 1.1 * per_class, 0.3 + 1.1 * len(classes)))
     for i, c in enumerate(classes):
@@ -232,26 +231,26 @@ def plot_examples(x, # images (N, C, H, W) in [0, 1]
     fig.subplots_adjust(left=min(0.4, 0.012 * max(len(str(c)) for c in classes) + 0.05), right=0.99, top=0.99, bottom=0.01, wspace=0.05, hspace=0.08)
     return save_figure(fig, path)
 
+# %% ../nbs/12_report.ipynb #rp176c604
 def open_set_codes(run:Path, # a run folder with an open-set study
                    o:dict, # its `results.json` open_set entry
                   )->tuple:
     "`(z, y)` for the open-set figure: the known classes' training codes and the held-out class's test codes, as `open_set_report` measured its distances."
-    oc = _load_npz(Path(run)/'openset'/'codes.npz')
+    oc = load_npz(RunLayout(run).openset('codes.npz'))
     if 'z_train' not in oc: return oc['z_test'], oc['y_test']          # a run of an earlier version
     h, known = o['held_out'], oc['y_train'] != o['held_out']
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
 
-def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
+# %% ../nbs/12_report.ipynb #rp176c605
+def write_figures(job, # the run's `transfer.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
-    from drl_microscopy.classify import plot_confusion
-    from drl_microscopy.interpret import plot_importance, plot_scatter2d, plot_open_set, save_figure
-    out = job.out
+    out, L = job.out, job.layout
     res = load_json(out/'results.json')
     classes = res['target']['classes']
     plot_examples(job.data.x_train, job.data.y_train, classes, path=out/'figures'/'examples.png')
     plot_accuracy(res, out/'figures'/'accuracy.png')
-    c0 = load_json(out/'seed0'/'classify.json')
+    c0 = load_json(L.classified(0))
     clf = job.cfg.classifiers[0]
     r = types.SimpleNamespace(**c0['results']['drl-transfer'][clf]); r.confusion = np.asarray(r.confusion)
     score = 'no balanced accuracy (a class has no test image)' if res.get('accuracy_withheld') else f"balanced accuracy {100*r.balanced_accuracy:.1f}%"
@@ -261,9 +260,8 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
     if imp is not None and len(imp): plot_importance(imp.fillna(0.0), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
     else:
-        from matplotlib.figure import Figure
         f = Figure(figsize=(4, 1)); f.text(0.5, 0.5, 'no GBT classifier: no importance', ha='center'); save_figure(f, out/'figures'/'importance.png')
-    codes = _load_npz(out/'seed0'/'codes.npz')
+    codes = load_npz(L.codes(0))
     names = c0['dim_names']['drl-transfer']
     z = pd.DataFrame(codes['drl-transfer_test'], columns=names)
     active = [n for n in names if not n.startswith('inactive')]
@@ -275,7 +273,143 @@ def write_figures(job, # the run's `run.TransferJob` (its folder and settings)
         plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
                       classes=classes, path=out/'figures'/'open_set.png')
 
-# %% ../nbs/12_report.ipynb #b8dd35d1
+# %% ../nbs/12_report.ipynb #7ee4f3b0
+def write_evaluation(scores:dict, # a `metrics.evaluate` result (codes and factors are left out)
+                     dim_names:list, # the model's dim names
+                     out:Path, # the folder to write into
+                    )->Path:
+    "Write `out/metrics.json` (the scores and the dim names) and `out/association.png`; returns metrics.json."
+    scores = {k: v for k, v in scores.items() if k not in ('codes', 'factors')}
+    scores['dim_names'] = list(dim_names)
+    if scores.get('association_matrix') is not None:
+        fig = plot_association(scores['association_matrix'], scores['factor_names'], dim_names=dim_names,
+                               active=scores.get('active_dims'), association=scores.get('association'))
+        save_figure(fig, Path(out)/'association.png'); _close(fig)
+    return save_json(Path(out)/'metrics.json', scores)
+
+# %% ../nbs/12_report.ipynb #12b00003
+def _interpret_dims(job, dest:Path, res:dict, names:list)->tuple:
+    "`dims.csv`: each dim's name, activity, orientation, best factor and importance; returns `(importance table, files)`."
+    ev = load_json(job.layout.names(0))
+    ztr = load_npz(job.layout.codes(0))['drl-transfer_train']
+    imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else pd.DataFrame(columns=['gbt_mean', 'gbt_std', 'permutation_mean', 'permutation_std'])
+    best = lambda k: max(range(len(ev['factor_names'])), key=lambda i: ev['score'][k][i])
+    dims = pd.DataFrame(dict(dim=range(len(names)), name=names, std=ztr.std(0, ddof=1), active=[not is_inactive(n) for n in names],
+                             sign=['flipped' if s < 0 else '' for s in ev['signs']],
+                             best_factor=[ev['factor_names'][best(k)] for k in range(len(names))],
+                             score=[round(ev['score'][k][best(k)], 3) for k in range(len(names))],
+                             intended=ev['intended'] or [''] * len(names)))
+    write_csv(dest/'dims.csv', dims.join(imp, on='name'))
+    return imp, ['dims.csv']
+
+# %% ../nbs/12_report.ipynb #12b00004
+def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
+    "`traversals.png` / `.gif`: each active dim over the range its test codes take (pixels), or the nearest real images (Φ)."
+    ft = job.oriented(job.layout.finetuned(0), job.layout.names(0))
+    z0 = np.median(zte, 0)
+    show = [k for k, n in enumerate(names) if not is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
+    if job.phi:
+        kw = dict(z_data=zte, images=job.data.x_test, dims=show)
+        plot_traversals(ft, z0=z0, dim_names=names, values=np.zeros(7), path=dest/'traversals.png', **kw)
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dim_names=names, values=np.zeros(9), **kw)
+    else:
+        # each dim over the range its codes take on the test images (2 %…98 %), the others at the median code: no
+        # extrapolation past what the data shows (bench/RESULTS.md, interpretation: ±2 offsets flatten or dip there)
+        span = lambda n: np.stack([data_values(zte, d, n) for d in show])
+        findings['traversal_range'] = {names[d]: [round(float(v[0]), 4), round(float(v[-1]), 4)] for d, v in zip(show, span(2))}
+        plot_traversals(ft, z0=z0, dims=show, dim_names=names, values=span(7), path=dest/'traversals.png')
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dims=show, dim_names=names, values=span(11))
+    return ['traversals.png', 'traversals.gif']
+
+# %% ../nbs/12_report.ipynb #12b00005
+def _interpret_importance(dest:Path, imp:pd.DataFrame, names:list, zte, yte, classes:list, findings:dict)->list:
+    "`importance.csv` / `.png` (when there is a GBT) and `scatter.png` in the plane of the two most important active dims."
+    files = []
+    if len(imp):
+        write_csv(dest/'importance.csv', imp.reset_index())
+        plot_importance(imp.fillna(0.0), dest/'importance.png', title='named dims: importance (mean ± std over seeds)')
+        findings['most_important'] = list(imp.index[:2]); files += ['importance.csv', 'importance.png']
+    active = [n for n in names if not is_inactive(n)]
+    top = [d for d in imp.index if d in active][:2]
+    sdims = top if len(top) == 2 else active[:2] if len(active) >= 2 else names[:2]
+    plot_scatter2d(pd.DataFrame(zte, columns=names), yte, dims=sdims, classes=classes, path=dest/'scatter.png')
+    return files + ['scatter.png']
+
+# %% ../nbs/12_report.ipynb #12b00006
+def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
+    "`morphology.csv` of the test images and `correlation.csv` / `correlation_*.png` with the named dims."
+    out = job.out
+    if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
+    else:
+        m, _ = morphology_table(job.data.x_test, progress=job.bars, cache_dir=morphology_cache()); morph = m.assign(split='test', y=job.data.y_test)
+    morph = morph[morph.split == 'test'].reset_index(drop=True)
+    write_csv(dest/'morphology.csv', morph)
+    feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]
+    corr = correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
+    write_csv(dest/'correlation.csv', corr['table'])
+    shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
+    for method in ('pearson', 'spearman'):
+        _close(plot_correlation({k: (v if k == 'table' else v[shown]) for k, v in corr.items()}, method, path=dest/f'correlation_{method}.png'))
+    t = corr['table'][corr['table'].method == 'pearson'].dropna(subset=['r'])
+    if len(t):
+        best = t.loc[t.r.abs().sort_values(ascending=False).index[:5]]
+        findings['strongest_correlations'] = best[['dim', 'feature', 'r', 'ci_low', 'ci_high', 'p']].to_dict('records')
+    return ['morphology.csv', 'correlation.csv', 'correlation_pearson.png', 'correlation_spearman.png']
+
+# %% ../nbs/12_report.ipynb #12b00007
+def _interpret_open_set(run:Path, dest:Path, res:dict, findings:dict)->list:
+    "`open_set.png` / `.csv`: the held-out class against the class it is taken for (when the run has an open set)."
+    o = res.get('open_set')
+    if not o: return []
+    plot_open_set(*open_set_codes(run, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
+                  classes=res['target']['classes'], path=dest/'open_set.png')
+    write_csv(dest/'open_set.csv', pd.DataFrame(o['distances']).T.rename_axis('class').reset_index())
+    findings['open_set'] = o['summary']
+    return ['open_set.png', 'open_set.csv']
+
+# %% ../nbs/12_report.ipynb #281bf548
+def write_interpretation(job, # the run's `transfer.TransferJob` (its folder, oriented models, target images)
+                         dest:str|Path, # the folder to write into (e.g. RUN/interpret)
+                        )->Path:
+    "Write the interpretation figures and tables of a transfer run into `dest` (see above); returns `dest`."
+    dest = Path(dest); dest.mkdir(parents=True, exist_ok=True)
+    res, L, findings = load_json(job.layout/'results.json'), job.layout, {}
+    names = load_json(L.classified(0))['dim_names']['drl-transfer']
+    codes = load_npz(L.codes(0))
+    zte, yte = codes['drl-transfer_test'], codes['y_test']
+    imp, files = _interpret_dims(job, dest, res, names)
+    files += _interpret_traversals(job, dest, names, zte, findings)
+    files += _interpret_importance(dest, imp, names, zte, yte, res['target']['classes'], findings)
+    files += _interpret_morphology(job, dest, names, zte, findings)
+    files += _interpret_open_set(job.out, dest, res, findings)
+    save_json(dest/'index.json', dict(files=files, findings=findings, run=str(job.out), created=now()))
+    return dest
+
+# %% ../nbs/12_report.ipynb #12b00009
+_KEY_MEASUREMENTS = ('AreaShape_Area', 'AreaShape_Perimeter', 'AreaShape_MajorAxisLength', 'AreaShape_MinorAxisLength', 'AreaShape_Eccentricity',
+                     'AreaShape_Solidity', 'AreaShape_FormFactor', 'AreaShape_Orientation', 'AreaShape_MaxFeretDiameter')
+_KEY_PREFIXES = ('Intensity_MeanIntensity_', 'Texture_Contrast_', 'Granularity_1_')
+
+def key_measurements(columns:list, # the measurement columns of a morphology table
+                     most:int=20, # at most this many
+                    )->list:
+    "The measurements shown in a correlation figure: CellProfiler's size/shape ones, then mean intensity, contrast and granularity per channel (all of a small table)."
+    cols = list(columns)
+    if len(cols) <= most: return cols
+    keys = [c for c in _KEY_MEASUREMENTS if c in cols]
+    for pre in _KEY_PREFIXES:
+        seen = set()
+        for c in cols:                       # the first column of the set for each channel (Texture_Contrast_red_3_00_256, ...)
+            if c.startswith(pre) and 'Edge' not in c:
+                ch = c[len(pre):].split('_')[0]
+                if ch not in seen: seen.add(ch); keys.append(c)
+    return keys[:most]
+
+def morphology_cache()->Path:
+    "Where morphology tables are cached: `$DRLM_CACHE/morphology` (default `~/.cache/drl_microscopy/morphology`)."
+    return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'morphology'
+
+# %% ../nbs/12_report.ipynb #rp2b8dd00
 _esc = lambda s: html.escape(str(s), quote=True)
 
 def _img(path:Path, alt:str)->str:
@@ -283,49 +417,81 @@ def _img(path:Path, alt:str)->str:
     mime = {'.png': 'image/png', '.gif': 'image/gif', '.jpg': 'image/jpeg'}.get(path.suffix.lower(), 'application/octet-stream')
     return f'<img src="data:{mime};base64,{base64.b64encode(path.read_bytes()).decode()}" alt="{_esc(alt)}">'
 
+# %% ../nbs/12_report.ipynb #rp2b8dd01
 def _table(rows:list, cols:list, heads:list|None=None)->str:
     h = ''.join(f'<th>{_esc(c)}</th>' for c in (heads or cols))
     body = ''.join('<tr>' + ''.join(f'<td>{_esc(r.get(c, ""))}</td>' for c in cols) + '</tr>' for r in rows)
     return f'<table><thead><tr>{h}</tr></thead><tbody>{body}</tbody></table>'
 
+# %% ../nbs/12_report.ipynb #rpsec00
+def _figure(run:Path, *parts)->Path:
+    "A figure of a run: `run/parts`, or the file of that name in `run/figures/` (older runs kept some there)."
+    return next((run.joinpath(*q) for q in [parts, ('figures', parts[-1])] if run.joinpath(*q).is_file()), run.joinpath(*parts))
 
-def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
-          )->Path:
-    "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
-    run = Path(run)
-    if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
-    res = load_json(run/'results.json')
-    cfg = make_config(res['settings'])
+# %% ../nbs/12_report.ipynb #rpsec01
+def _report_head(run:Path, res:dict)->list:
+    "The title and the run's source model."
+    out = []
     tg, sm = res['target'], res['source_model']
-    fig = lambda *p: next((run.joinpath(*q) for q in [p, ('figures', p[-1])] if run.joinpath(*q).is_file()), run.joinpath(*p))
-    S = []
-    S.append(f"<h1>drl_microscopy report: {_esc(tg['target'])}</h1>"
+    out.append(f"<h1>drl_microscopy report: {_esc(tg['target'])}</h1>"
              f"<p>Run folder <code>{_esc(run)}</code>, created {_esc(res['created'])}. Source model: <code>{_esc(sm['path'])}</code> "
              f"({_esc(sm['input'])}, {_esc((sm.get('config') or {}).get('model'))}, β = {_esc((sm.get('config') or {}).get('beta'))}, "
              f"source {_esc((sm.get('source') or {}).get('name'))}{', backbone ' + _esc(sm['backbone']['name']) if sm.get('backbone') else ''}).</p>")
-    # dataset
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec02
+def _report_dataset(run:Path, res:dict)->list:
+    "The dataset section: classes, counts, examples, notes and skipped files."
+    fig, out = partial(_figure, run), []
+    tg = res['target']
     rows = [dict(cls=c, train=v['train'], test=v['test']) for c, v in tg['counts'].items()]
     sk = res.get('skipped_files') or []
-    S.append('<h2 id="dataset">Dataset</h2>' + f"<p>{_esc(tg['kind'])} target <code>{_esc(tg['source'])}</code>: {len(tg['classes'])} classes, "
+    out.append('<h2 id="dataset">Dataset</h2>' + f"<p>{_esc(tg['kind'])} target <code>{_esc(tg['source'])}</code>: {len(tg['classes'])} classes, "
              f"{tg['n_train']} training and {tg['n_test']} test images of shape {_esc(tuple(tg['image_shape']))}; {tg['n_skipped']} file{'' if tg['n_skipped'] == 1 else 's'} skipped.</p>"
              + _table(rows, ['cls', 'train', 'test'], ['class', 'train', 'test'])
              + '<p>What each class looks like: training images, one row per class (a seeded draw).</p>'
              + _img(fig('figures', 'examples.png'), 'example training images of every class')
              + ''.join(f'<p class="note">{_esc(n)}</p>' for n in tg.get('notes', []))
              + (('<details><summary>skipped files</summary>' + _table(sk, ['path', 'reason']) + '</details>') if sk else ''))
-    # accuracy
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec03
+def _report_accuracy(run:Path, res:dict, cfg)->list:
+    "The accuracy section: the table of every method, the sentences that read it, the figures (or why there is no score)."
+    fig, out = partial(_figure, run), []
     acc_rows = [dict(r, method=METHOD_NAMES.get(r['method'], r['method']), classifier=r['classifier'].upper(), text=r['text'],
                      values=', '.join(f'{100*v:.1f}' for v in res['accuracy'][r['method']][r['classifier']]['values']))
                 for r in res['accuracy_table']]
     sentences = res.get('check_sentences') or check_sentences(res.get('accuracy') or {})
-    if res.get('accuracy_withheld'): S.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
+    if res.get('accuracy_withheld'): out.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
                                               + _esc(res['accuracy_withheld']) + '.</p>' + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
-    else: S.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
+    else: out.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
              f"{cfg.seeds} seed(s). <b>{METHOD_NAMES['drl-transfer']}</b> is the method; the others are baselines on the same split.</p>"
              + _table(acc_rows, ['method', 'classifier', 'text', 'n', 'values'], ['method', 'classifier', 'balanced accuracy (%)', 'seeds', 'per seed'])
              + ('<ul class="checks">' + ''.join(f'<li>{_esc(t)}</li>' for t in sentences) + '</ul>' if sentences else '')
              + _img(fig('figures', 'accuracy.png'), 'accuracy of every method') + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
-    # named factors
+    return out
+
+# %% ../nbs/12_report.ipynb #rpverd01
+def _verdict_html(res:dict)->str:
+    "The names as checked on the target: a sentence on how many held through transfer, then a row per named dim."
+    nv = (res.get('name_verdicts') or {}).get('0')
+    if not nv: return '<p class="note">The names were not checked on the target\'s images (a run made before the check existed).</p>'
+    k, fmt = nv['kept'], lambda x: '' if x is None else f'{x:+.2f}' if isinstance(x, float) else str(x)
+    rows = [dict(dim=r['dim'], label=nv['labels'][r['dim']], measurement=r['measurement'] or '(not measured)',
+                 r=fmt(r['r']), ci='' if r['lo'] is None else f"{r['lo']:+.2f} … {r['hi']:+.2f}", verdict=r['verdict'],
+                 tracks='' if not r.get('tracks') else f"{r['tracks']} ({fmt(r['tracks_r'])})") for r in nv['verdicts']]
+    head = (f"<p><b>Checked on these images</b> ({nv['n']} test images, {nv['modality']}): {k['named_on_source']} dims were named on the "
+            f"source, {k['still_named']} kept their name after fine-tuning, and {k['confirmed_on_target']} are confirmed by the target's own "
+            "measurements: |r| ≥ 0.5 with the expected sign against the CellProfiler measurement the factor declares (angles such as "
+            "orientation and hue as angles). A name not confirmed is shown with ✗ and what the dim tracks instead; never read it as its factor.</p>")
+    return head + _table(rows, ['dim', 'label', 'measurement', 'r', 'ci', 'verdict', 'tracks'],
+                         ['dim', 'name as shown', 'expected measurement', 'r', '95 % interval', 'verdict', 'tracks instead (r)'])
+
+# %% ../nbs/12_report.ipynb #rpsec04
+def _report_factors(run:Path, res:dict)->list:
+    "The named-factors section (names, the evidence, traversals) and the importance section."
+    fig, out = partial(_figure, run), []
     dims_csv = run/'interpret'/'dims.csv'
     if dims_csv.exists():
         dims = pd.read_csv(dims_csv).fillna('').to_dict('records')
@@ -337,13 +503,14 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
                      active='active', std='std of μ', gbt_mean='GBT importance', permutation_mean='permutation importance')
         dt = _table(dims, cols, [heads[c] for c in cols])
     else: dt = '<p>' + _esc(', '.join(res['dim_names'].get('drl-transfer', []))) + '</p>'
-    ev = load_json(run/'names'/'seed0.json') if (run/'names'/'seed0.json').exists() else None
+    dt = _verdict_html(res) + dt
+    ev = load_json(RunLayout(run).names(0)) if RunLayout(run).names(0).exists() else None
     if ev:                                     # the evidence beside the names: the score of every dim for every factor
         arows = [dict(dim=f"{k}: {n}", **{f: f"{ev['score'][k][i]:.2f}" for i, f in enumerate(ev['factor_names'])}) for k, n in enumerate(ev['names'])]
         dt += ('<p>The evidence: the score OS·A of every dim (rows, with the name it implies) for every source factor (columns); a name needs '
                f"{ev['rule']['min_score']} and a clear lead.</p>" + _table(arows, ['dim'] + ev['factor_names'])
                + (f"<p class=\"note\">No dim carries: {_esc(', '.join(ev['unnamed']))}.</p>" if ev['unnamed'] else ''))
-    S.append('<h2 id="factors">Named factors</h2><p>A dim of the fine-tuned model (first seed) carries a source factor\'s name only where '
+    out.append('<h2 id="factors">Named factors</h2><p>A dim of the fine-tuned model (first seed) carries a source factor\'s name only where '
              'its own measurement on the synthetic source shows it encodes that factor and clearly more than any other dim '
              '(<code>names/seed0.json</code>); a factor on two dims names both (<i>shape·1</i>, <i>shape·2</i>), a dim carrying no factor '
              'is <i>free</i>, a collapsed one <i>inactive</i>. Named dims are oriented so that a larger code means more of the factor '
@@ -351,47 +518,83 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
              'factor j on dim j) is shown beside, never in place of the measured name. The traversals move one dim '
              'at a time over the range its codes take on the test images (2 % to 98 % quantile), the others at the median code.</p>' + dt
              + _img(run/'interpret'/'traversals.png', 'traversals') + _img(run/'interpret'/'traversals.gif', 'animated traversals'))
-    S.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '
+    out.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '
              'the test images in the plane of the two most important dims.</p>'
              + _img(fig('interpret', 'importance.png'), 'importance') + _img(fig('interpret', 'scatter.png'), '2-D scatter'))
-    # morphology
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec05
+def _report_morphology(run:Path, res:dict)->list:
+    "The morphology-correlation section: the strongest correlations and the figure."
+    out = []
     idx = load_json(run/'interpret'/'index.json') if (run/'interpret'/'index.json').exists() else {}
     sc = (idx.get('findings') or {}).get('strongest_correlations') or []
     for r in sc:
         for k in ('r', 'ci_low', 'ci_high'): r[k] = f'{r[k]:.2f}' if isinstance(r[k], float) else r[k]
         r['p'] = f"{r['p']:.2g}" if isinstance(r['p'], float) else r['p']
-    S.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with CellProfiler\'s measurements '
+    out.append('<h2 id="morphology">Morphology correlation</h2><p>Pearson correlation of each named dim with CellProfiler\'s measurements '
              'of the test images (area, shape, Feret diameters, mean intensity, texture, granularity; the figure shows the main ones, the '
              'table the strongest of all); * marks p &lt; 0.05. Every measurement, Spearman and confidence intervals in '
              '<code>interpret/correlation.csv</code>.</p>' + (_table(sc, ['dim', 'feature', 'r', 'ci_low', 'ci_high', 'p']) if sc else '')
              + _img(run/'interpret'/'correlation_pearson.png', 'latent × morphology correlation'))
-    # disentanglement
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec06
+def _report_disentanglement(run:Path, res:dict)->list:
+    "The disentanglement section: the source model's scores against the fine-tuned ones."
+    out = []
     dis = res.get('disentanglement')
     if dis:
         drows = [dict(metric=k, source=f'{v:.3f}' if isinstance(v, float) else v, finetuned=(f"{dis['finetuned'][k]['mean']:.3f} ± {dis['finetuned'][k]['std']:.3f}"
                       if dis['finetuned'].get(k, {}).get('mean') is not None else '—')) for k, v in dis['source'].items()]
-        S.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>Scores on the synthetic source factors '
+        out.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>Scores on the synthetic source factors '
                  f"({_esc(', '.join(dis.get('factor_names') or []))}; {dis.get('n')} images) of the source model and of the fine-tuned models "
                  '(mean ± std over seeds): is the disentanglement preserved?</p>' + _table(drows, ['metric', 'source', 'finetuned'], ['metric', 'source model', 'fine-tuned'])
                  + _img(run/'association.png', 'OMES association'))
-    else: S.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>not computed (no metrics in the settings)</p>')
-    # open set
+    else: out.append('<h2 id="disentanglement">Disentanglement before and after transfer</h2><p>not computed (no metrics in the settings)</p>')
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec07
+def _report_open_set(run:Path, res:dict)->list:
+    "The open-set section: what the held-out class is taken for, dim by dim."
+    fig, out = partial(_figure, run), []
     o = res.get('open_set')
     if o:
         pr = [dict(r, fraction=f"{r['fraction']:.2f}", mean_confidence=f"{r['mean_confidence']:.2f}" if r['mean_confidence'] == r['mean_confidence'] else '—')
               for r in o['predicted']]
         dist = [dict(dim=k, distance=f'{v:.3f}') for k, v in sorted(o['distances'][o['nearest']].items(), key=lambda t: -t[1])]
-        S.append(f"<h2 id=\"openset\">Open set</h2><p>{_esc(o['summary'])}</p>" + _table(pr, ['class', 'count', 'fraction', 'mean_confidence'])
+        out.append(f"<h2 id=\"openset\">Open set</h2><p>{_esc(o['summary'])}</p>" + _table(pr, ['class', 'count', 'fraction', 'mean_confidence'])
                  + f"<p>Mean |distance| of the held-out images to the {_esc(o['nearest'])} centroid, by named dim:</p>" + _table(dist, ['dim', 'distance'])
                  + _img(fig('interpret', 'open_set.png'), 'open-set figure'))
-    else: S.append('<h2 id="openset">Open set</h2><p>no class held out</p>')
-    # reproduce
+    else: out.append('<h2 id="openset">Open set</h2><p>no class held out</p>')
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec08
+def _report_reproduce(run:Path, res:dict, cfg)->list:
+    "The reproduce section: the command, the settings, the time and memory of each stage."
+    out = []
     t = res['timing']
-    S.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {run/"config.toml"} --out NEW_FOLDER') + '</pre>'
-             f"<p>or <code>{_esc('drlm run --config ' + str(run/'config.toml') + ' --out NEW_FOLDER')}</code>. Settings:</p><pre>{_esc(to_toml(cfg))}</pre>"
+    out.append('<h2 id="reproduce">Reproduce</h2><pre>' + _esc(res.get('reproduce') or f'drlm run --config {shlex.quote(str(run/"config.toml"))} --out NEW_FOLDER') + '</pre>'
+             f"<p>or <code>{_esc('drlm run --config ' + shlex.quote(str(run/'config.toml')) + ' --out NEW_FOLDER')}</code>. Settings:</p><pre>{_esc(to_toml(cfg))}</pre>"
              f"<p>Stages took {t['total_seconds']} s in total ({t.get('total_cpu_seconds', '?')} s of CPU time); peak memory {res['peak_memory_mb']} MiB; {res['torch_threads']} torch threads on {_esc(res['device'])}.</p>"
              + _table([dict(stage=k, seconds=v, cpu=(t.get('cpu_seconds') or {}).get(k)) for k, v in t['stages'].items()], ['stage', 'seconds', 'cpu'],
                       ['stage', 'wall (s)', 'CPU (s)']))
+    return out
+
+# %% ../nbs/12_report.ipynb #rpsec99
+@releases_locks
+def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
+          )->Path:
+    "Write RUN/report.html, one self-contained page (images embedded) with every result of the run; returns its path."
+    run = Path(run)
+    if not (run/'results.json').exists(): raise DrlmError(f"{run} holds no results.json: nothing to report")
+    claim_output(run, 'report', run=run, root=True)   # writes only into a marked run folder (`core.claim_output`)
+    res = load_json(run/'results.json')
+    cfg = make_config(res['settings'])
+    tg = res['target']
+    S = [h for part in (_report_head(run, res), _report_dataset(run, res), _report_accuracy(run, res, cfg), _report_factors(run, res),
+                        _report_morphology(run, res), _report_disentanglement(run, res), _report_open_set(run, res), _report_reproduce(run, res, cfg))
+         for h in part]
     css = ('body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}table{border-collapse:collapse;margin:.6em 0}'
            'td,th{border:1px solid #ccc;padding:2px 8px;font-size:90%}th{background:#eee}img{max-width:100%;margin:.4em 0;display:block}'
            '.note,.missing{color:#666;font-size:90%}pre{background:#f4f4f4;padding:.6em;overflow-x:auto;white-space:pre-wrap}')

@@ -12,12 +12,17 @@ from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device
 
 # %% auto #0
-__all__ = ['SynthDataLoader', 'synth_dataloaders']
+__all__ = ['seed_for', 'SynthDataLoader', 'synth_dataloaders']
 
-# %% ../nbs/02a_synth_data.ipynb #1b25b93c
-def _seed_for(seed:int, stream:int, i:int)->int:
+# %% ../nbs/02a_synth_data.ipynb #5eed0002
+def seed_for(seed:int, # the run's seed
+             stream:int, # which stream of draws (0 training, 1 validation, others for other users)
+             i:int, # the batch (or chunk) number
+            )->int:
+    "A 32-bit seed for draw `i` of `stream` of a run seeded `seed` (`numpy.random.SeedSequence`)."
     return int(np.random.SeedSequence([int(seed), stream, int(i)]).generate_state(1)[0])
 
+# %% ../nbs/02a_synth_data.ipynb #1b25b93c
 class SynthDataLoader(DataLoader):
     "A fastai `DataLoader` rendering `steps_per_epoch` batches of synthetic images (or weak pairs) per epoch."
     def __init__(self, renderer, # an object with the `synth` renderer interface
@@ -45,7 +50,7 @@ class SynthDataLoader(DataLoader):
 
     def make_batch(self, i:int)->tuple:
         "Batch number `i` of the stream (deterministic for `seed`, `stream`, `i`)."
-        s = _seed_for(self.seed, self.stream, i)
+        s = seed_for(self.seed, self.stream, i)
         space = self.renderer.space
         if self.pairs:
             fa, fb, changed = space.sample_pairs(self.bs, k=self.k, seed=s)

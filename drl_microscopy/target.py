@@ -5,17 +5,16 @@
 # %% ../nbs/12a_target.ipynb #c0f1e002
 from __future__ import annotations
 from dataclasses import dataclass
-from pathlib import Path
 import numpy as np
 import torch
 from fastprogress.fastprogress import progress_bar
 from .core import DrlmError
-from .config import *
+from .config import RunConfig, is_preset, no_test_note, polarity_note
 
 # %% auto #0
-__all__ = ['TargetData', 'load_target', 'held_out_class']
+__all__ = ['NO_HELD_OUT', 'TargetData', 'load_target', 'held_out_class']
 
-# %% ../nbs/12a_target.ipynb #ebeedfd8
+# %% ../nbs/12a_target.ipynb #tg0ebee00
 @dataclass
 class TargetData:
     "A run's target images in memory: `(N, C, H, W)` float tensors in [0, 1], integer labels, class names and a summary."
@@ -29,12 +28,13 @@ class TargetData:
         return (f"TargetData({self.summary.get('target')}: {len(self.classes)} classes, train {len(self.y_train)}, "
                 f"test {len(self.y_test)}, images {tuple(self.x_train.shape[1:])})")
 
+# %% ../nbs/12a_target.ipynb #tg0ebee01
 def _stack(ds, what, progress):
     it = range(len(ds))
     if progress: it = progress_bar(it); it.comment = f'reading {what} images'     # fastprogress takes no comment argument
     return torch.stack([ds[i][0] for i in it]) if len(ds) else torch.zeros(0)
 
-
+# %% ../nbs/12a_target.ipynb #tg0ebee02
 def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, split)
                 size:int|None=None, # image side (None: `cfg.size`)
                 channels:int=3, # 1 or 3: the source model's channels
@@ -71,10 +71,13 @@ def load_target(cfg:RunConfig, # the run's settings (target, sizes, classes, spl
                    skipped=[dict(path=str(p), reason=r) for p, r in rep.skipped[:500]], n_skipped=len(rep.skipped), notes=notes)
     return TargetData(xtr.float().contiguous(), np.asarray(ytr, np.int64), xte.float().contiguous(), np.asarray(yte, np.int64), classes, summary)
 
+# %% ../nbs/12a_target.ipynb #tg0ebee03
+NO_HELD_OUT = ('', 'none')   # `held_out` settings that hold no class out
+
 def held_out_class(cfg:RunConfig, classes:list)->int|None:
     "Index of the open-set class of a config ('' none, 'first', or a class name), or None when there is none."
     h = cfg.held_out
-    if h in ('', 'none'): return None
+    if h in NO_HELD_OUT: return None
     if h == 'first': return 0 if len(classes) >= 3 else None
     if h not in classes: raise DrlmError(f"held-out class {h!r} is not one of the target's classes {classes}")
     if len(classes) < 3: raise DrlmError(f"holding out {h!r} leaves a single known class: the open-set study needs at least three classes")

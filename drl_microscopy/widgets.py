@@ -14,8 +14,11 @@ from IPython.display import display
 from matplotlib.figure import Figure
 from PIL import Image
 from .core import DrlmError
-from .interpret import (as_model, encode_mu, decode, to_display, resolve_dim, is_inactive, class_names_of,
-                                      _names_for, _is_image_batch, _latent_size)
+from .bundle import as_model
+from .morphology import to_display
+from .names import is_inactive
+from .interpret import (encode_mu, decode, resolve_dim, class_names_of,
+                                      names_or_default, is_image_batch, latent_size)
 
 # %% auto #0
 __all__ = ['png_bytes', 'figure_png', 'LatentExplorer', 'DatasetExplorer']
@@ -50,8 +53,8 @@ class LatentExplorer:
                  scale:int=4, # display upscaling of the image
                 ):
         self.model = as_model(model_or_bundle)
-        self.latent = _latent_size(self.model, z0)
-        self.dim_names = _names_for(model_or_bundle, self.latent, dim_names)
+        self.latent = latent_size(self.model, z0)
+        self.dim_names = names_or_default(model_or_bundle, self.latent, dim_names)
         self.z0 = np.zeros(self.latent, np.float32) if z0 is None else self._code(z0, 'z0')
         self.z = self.z0.copy()
         self.centroids = {}
@@ -59,7 +62,7 @@ class LatentExplorer:
             items = class_centroids.iterrows() if isinstance(class_centroids, pd.DataFrame) else class_centroids.items()
             self.centroids = {str(k): self._code(v, f'centroid of {k!r}') for k, v in items}
         self.lo, self.hi, self.step, self.scale = lo, hi, step, scale
-        self.pixels = _is_image_batch(decode(self.model, self.z[None]))
+        self.pixels = is_image_batch(decode(self.model, self.z[None]))
         if not self.pixels:
             if z_data is None or images is None:
                 raise DrlmError("this model's decoder outputs features, not images: pass z_data and images to show the nearest real image")
@@ -174,7 +177,7 @@ class DatasetExplorer:
         self.z = encode_mu(self.model, images if inputs is None else inputs, bs) if z is None else np.asarray(z, np.float32)
         if len(self.z) != n: raise DrlmError(f"{n} images but {len(self.z)} codes: they must match one to one")
         self.latent = self.z.shape[1]
-        self.dim_names = _names_for(model_or_bundle, self.latent, dim_names)
+        self.dim_names = names_or_default(model_or_bundle, self.latent, dim_names)
         self.labels = np.asarray(labels)
         self.class_of = class_names_of(labels, classes)
         self.classes = list(classes) if classes is not None else sorted(set(self.class_of))
@@ -216,7 +219,7 @@ def details(self:DatasetExplorer)->dict:
     out = decode(self.model, self.z[i:i+1])
     return dict(index=i, label=self.labels[i].item(), class_name=str(self.class_of[i]),
                 code={n: float(v) for n, v in zip(self.dim_names, self.z[i])},
-                image=to_display(self.images[i]), reconstruction=to_display(out[0]) if _is_image_batch(out) else None,
+                image=to_display(self.images[i]), reconstruction=to_display(out[0]) if is_image_batch(out) else None,
                 position=(float(self.z[i, self.x_dim]), float(self.z[i, self.y_dim])))
 
 @patch

@@ -21,13 +21,13 @@ def main(argv=None):
     a = ap.parse_args(argv)
     import torch
     torch.set_num_threads(2)
-    from drl_microscopy import run as pipeline
-    if a.freeze:                                    # pipeline.transfer has no freeze setting: wrap the learner factory it calls
+    from drl_microscopy import transfer as pipeline
+    if a.freeze:                                    # transfer has no freeze setting: wrap the learner factory it calls
         import drl_microscopy.learner as L
         _orig = L.finetune_learner
         L.finetune_learner = lambda *args, **k: _orig(*args, freeze_encoder_layers=a.freeze, **k)
     t = time.time()
-    out = pipeline.transfer('runs/bench_transfer/pretrain', target=a.target, out=f'runs/probe/{a.tag}', epochs=a.epochs, lr=a.lr, seeds=1,
+    out = pipeline.transfer('runs/bench_transfer/pretrain', target=a.target, out=f"runs/probe/{a.tag}", finetune_epochs=a.epochs, lr=a.lr, seeds=1,
                             baselines='no-finetune', classifiers='gbt,mlp', held_out='', metrics='omes', metrics_n=2000, max_per_class=120,
                             mlp_max_iter=1000, quiet=True, force=True)
     r = json.load(open(out/'results.json'))

@@ -76,7 +76,7 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str 
         dtype = 'float16'
     tmp = dest/'.bundle.pt.tmp'
     torch.save(b, tmp); os.replace(tmp, dest/'bundle.pt')
-    from drl_microscopy.shipped import remeasure
+    from drl_microscopy.finished import remeasure
     old = json.loads((dest/'card.json').read_text()) if (dest/'card.json').exists() else {}
     if old.get('bundle_sha256') == sha256(dest/'bundle.pt') and old.get('check'): check = old['check']   # the same file, measured before
     else: check = remeasure(dest/'bundle.pt', n=1000, seed=0)      # what the notebook test re-measures, from the shipped file

@@ -342,7 +342,8 @@ def classify_seed(self:TransferJob, seed:int):
     d = self.data
     reps = self.representations(seed)
     with threadpool_limits(1, user_api='blas'):     # small matrices: BLAS threads only contend (MLPs 10× slower on a busy machine)
-        results = classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes, self._clf_kwargs)
+        results = classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes,
+                               {c: self._clf_kwargs(c) for c in self.cfg.classifiers}.get)   # plain data: the fits run on Dask's workers
     save_run_model(self, seed, reps, results)        # keeps (and takes out of `results`) each fitted model, for `drlm predict`
     codes = {f'{m}_{s}': np.asarray(v[i], np.float32) for m, v in reps.items() if m in ('drl-transfer', 'no-finetune', 'scratch')
              for i, s in ((0, 'train'), (1, 'test'))}

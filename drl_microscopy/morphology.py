@@ -401,7 +401,7 @@ def dask_client(n_jobs:int|None=None, # worker processes of the local cluster (N
         except (OSError, TimeoutError) as e: raise DrlmError(f"cannot reach the Dask scheduler at {scheduler!r}: {e}") from None
     k = n_workers(n_jobs)
     if k not in _LOCAL_CLUSTERS or _LOCAL_CLUSTERS[k][1].status != 'running':
-        cluster = LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=logging.CRITICAL)
+        cluster = LocalCluster(n_workers=k, threads_per_worker=1, processes=True, dashboard_address=':0', silence_logs=logging.CRITICAL)   # a free port: never a clash with another cluster
         _LOCAL_CLUSTERS[k] = cluster, Client(cluster, set_as_default=False)
     return _LOCAL_CLUSTERS[k][1]
 

@@ -302,7 +302,7 @@ def dataloaders(self:FeaturePool, bs:int=64, steps_per_epoch:int=100, pairs:bool
 # %% ../nbs/06a_phi.ipynb #a1f0c010
 def phi_parts(bundle, device='cpu')->tuple:
     "`(backbone, scaler)` of a Φ model bundle, or `(None, None)` for a pixel model."
-    spec = (bundle.extra or {}).get('backbone')
+    spec = bundle.backbone
     if not spec: return None, None
     bb = make_backbone(spec['name'], spec.get('weights', ''), spec.get('input_size', 0), device)
     if spec.get('fingerprint') and bb.fingerprint() != spec['fingerprint']:

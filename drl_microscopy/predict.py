@@ -313,9 +313,11 @@ def _open_output(out, force:bool, resume:bool, want:dict, header:str, bs:int)->i
     out = Path(out)
     side = out.with_name(out.name + '.json')
     if out.exists() and resume and side.exists(): return _resume_point(out, load_json(side), want, header, bs)
-    if out.exists() and not force:
-        raise DrlmError(f"{out} already exists: pass force=True (--force) to replace it" + (", or resume=True (--resume) to continue it" if side.exists() else ''))
     if out.is_dir(): raise DrlmError(f"{out} is a folder: give a CSV file name")
+    if out.exists() and not side.exists():         # `--force` replaces only what predict wrote (its side file says so)
+        raise DrlmError(f"{out} exists and was not written by drlm predict (no {side.name} beside it): nothing was replaced; choose another --out")
+    if out.exists() and not force:
+        raise DrlmError(f"{out} already exists: pass force=True (--force) to replace it, or resume=True (--resume) to continue it")
     save_json(side, want)
     atomic_write(out, header)
     return 0

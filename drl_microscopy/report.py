@@ -24,8 +24,8 @@ from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
 __all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
-           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'write_interpretation',
-           'key_measurements', 'morphology_cache', 'report']
+           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'marked_names',
+           'write_interpretation', 'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def peak_memory_mb(children:bool=False)->float:
@@ -303,22 +303,29 @@ def _interpret_dims(job, dest:Path, res:dict, names:list)->tuple:
     return imp, ['dims.csv']
 
 # %% ../nbs/12_report.ipynb #12b00004
+def marked_names(layout:RunLayout, names:list)->list:
+    "The names with their verdict on the target (`cell_size ✓`, `stain_hue ✗`, `nucleus_size ?`), for figure labels; bare when the run has no verdict."
+    p = layout.verdict(0)
+    if not p.exists(): return list(names)
+    return [l if l == n else f"{n} {l[len(n) + 1]}" for n, l in zip(names, load_json(p)['labels'])]
+
 def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
     "`traversals.png` / `.gif`: each active dim over the range its test codes take (pixels), or the nearest real images (Φ)."
     ft = job.oriented(job.layout.finetuned(0), job.layout.names(0))
+    shown = marked_names(job.layout, names)          # a figure's labels carry each name's verdict on the target
     z0 = np.median(zte, 0)
     show = [k for k, n in enumerate(names) if not is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
     if job.phi:
         kw = dict(z_data=zte, images=job.data.x_test, dims=show)
-        plot_traversals(ft, z0=z0, dim_names=names, values=np.zeros(7), path=dest/'traversals.png', **kw)
-        traversal_gif(ft, dest/'traversals.gif', z0=z0, dim_names=names, values=np.zeros(9), **kw)
+        plot_traversals(ft, z0=z0, dim_names=shown, values=np.zeros(7), path=dest/'traversals.png', **kw)
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dim_names=shown, values=np.zeros(9), **kw)
     else:
         # each dim over the range its codes take on the test images (2 %…98 %), the others at the median code: no
         # extrapolation past what the data shows (bench/RESULTS.md, interpretation: ±2 offsets flatten or dip there)
         span = lambda n: np.stack([data_values(zte, d, n) for d in show])
         findings['traversal_range'] = {names[d]: [round(float(v[0]), 4), round(float(v[-1]), 4)] for d, v in zip(show, span(2))}
-        plot_traversals(ft, z0=z0, dims=show, dim_names=names, values=span(7), path=dest/'traversals.png')
-        traversal_gif(ft, dest/'traversals.gif', z0=z0, dims=show, dim_names=names, values=span(11))
+        plot_traversals(ft, z0=z0, dims=show, dim_names=shown, values=span(7), path=dest/'traversals.png')
+        traversal_gif(ft, dest/'traversals.gif', z0=z0, dims=show, dim_names=shown, values=span(11))
     return ['traversals.png', 'traversals.gif']
 
 # %% ../nbs/12_report.ipynb #12b00005
@@ -482,7 +489,7 @@ def _verdict_html(res:dict)->str:
                  r=fmt(r['r']), ci='' if r['lo'] is None else f"{r['lo']:+.2f} … {r['hi']:+.2f}", verdict=r['verdict'],
                  tracks='' if not r.get('tracks') else f"{r['tracks']} ({fmt(r['tracks_r'])})") for r in nv['verdicts']]
     head = (f"<p><b>Checked on these images</b> ({nv['n']} test images, {nv['modality']}): {k['named_on_source']} dims were named on the "
-            f"source, {k['still_named']} kept their name after fine-tuning, and {k['confirmed_on_target']} are confirmed by the target's own "
+            f"source, {k['still_named']} kept their name after fine-tuning, and {k['confirmed_on_target']} {'is' if k['confirmed_on_target'] == 1 else 'are'} confirmed by the target's own "
             "measurements: |r| ≥ 0.5 with the expected sign against the CellProfiler measurement the factor declares (angles such as "
             "orientation and hue as angles). A name not confirmed is shown with ✗ and what the dim tracks instead; never read it as its factor.</p>")
     return head + _table(rows, ['dim', 'label', 'measurement', 'r', 'ci', 'verdict', 'tracks'],
@@ -495,6 +502,9 @@ def _report_factors(run:Path, res:dict)->list:
     dims_csv = run/'interpret'/'dims.csv'
     if dims_csv.exists():
         dims = pd.read_csv(dims_csv).fillna('').to_dict('records')
+        labels = ((res.get('name_verdicts') or {}).get('0') or {}).get('labels')
+        if labels:                             # every name as the target's measurements judge it (a contradicted name is never shown bare)
+            for r in dims: r['name'] = labels[int(r['dim'])] if str(r.get('dim', '')).isdigit() and int(r['dim']) < len(labels) else r['name']
         for r in dims:
             for k in ('std', 'gbt_mean', 'gbt_std', 'permutation_mean', 'permutation_std'):
                 if isinstance(r.get(k), float): r[k] = f'{r[k]:.3f}'

@@ -289,7 +289,8 @@ def traversal_gif(model_or_bundle, # a model or bundle (None: nearest real image
     "Write an animated GIF of the traversal of each named dim (panels side by side, back and forth); returns the path."
     rows, names, vals = _traversal_cells(model_or_bundle, z0, dims, dim_names, values, relative, z_data, images)
     h0, w0 = rows[0][0].shape[:2]
-    font = ImageFont.load_default(size=15)          # ≥ 11 px even when a report shows a strip of ten panels at its width
+    from matplotlib import font_manager             # matplotlib's DejaVu Sans: it has the ✓ and ✗ of the names' verdicts
+    font = ImageFont.truetype(font_manager.findfont('DejaVu Sans'), 15)   # ≥ 11 px even when a report shows a strip of ten panels at its width
     label_h, pad = 40, 4
     pw = w0*scale
     frames = []

@@ -435,8 +435,8 @@ def class_montages(images, # test images (N, C, H, W) in [0, 1]
             if j < len(pick):
                 _show(ax, images[pick[j]]); ax.axis('on')
                 ax.set_xlabel(f"{rows[f'value:{f}'].iloc[pick[j]]:.2g}", fontsize=7)
-        axes[r_, 0].set_title(f"{k}: by {readable(f)} (low → high)", fontsize=8, loc='left')
-    fig.tight_layout()
+        axes[r_, 0].text(0, 1.12, f"{k}: by {readable(f)} (low → high)", fontsize=8, ha='left', va='bottom', transform=axes[r_, 0].transAxes)
+    fig.subplots_adjust(left=0.01, right=0.99, bottom=0.03, top=0.95, wspace=0.08, hspace=0.75)   # row titles span the row: no tight_layout shrinking the first cell
     if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
     return fig
 
@@ -445,7 +445,7 @@ def misclassified_cards(images, # test images (N, C, H, W) in [0, 1]
                         rows:pd.DataFrame, # their `predict` rows (with contributions)
                         y_true, # their true class names
                         most:int=24, # cards at most (the first misclassified ones, in row order)
-                        cols:int=4, # cards per row
+                        cols:int=3, # cards per row
                         path:str|Path|None=None, # save the figure here
                        ):
     "A card per misclassified test cell: the image, true and predicted class, the three largest contributions in words. None when every cell is right."
@@ -454,12 +454,13 @@ def misclassified_cards(images, # test images (N, C, H, W) in [0, 1]
     wrong = np.nonzero(rows.predicted.to_numpy() != y)[0][:most]
     if not len(wrong): return None
     nr = -(-len(wrong) // cols)
-    fig, axes = plt.subplots(nr, cols, figsize=(3.2 * cols, 1.9 * nr), squeeze=False)
+    fig, axes = plt.subplots(nr, cols, figsize=(4.6 * cols, 1.5 * nr), squeeze=False)
     for ax in axes.flat: ax.axis('off')
     for ax, i in zip(axes.flat, wrong):
-        inset = ax.inset_axes([0, 0.05, 0.42, 0.9]); _show(inset, images[i])
-        why = '\n'.join(f"{readable(f)} {v:+.1f}" for f, v in top_contributions(rows.iloc[i]))
-        ax.text(0.46, 0.95, f"true: {y[i]}\npredicted: {rows.predicted.iloc[i]}\n{why}", va='top', fontsize=7, transform=ax.transAxes)
+        inset = ax.inset_axes([0, 0.05, 0.26, 0.9]); _show(inset, images[i])
+        short = lambda t: t if len(t) <= 38 else t[:37] + '…'          # a card stays inside its own column
+        why = '\n'.join(f"{short(readable(f))} {v:+.1f}" for f, v in top_contributions(rows.iloc[i]))
+        ax.text(0.30, 0.95, f"true: {y[i]}\npredicted: {rows.predicted.iloc[i]}\n{why}", va='top', fontsize=7, transform=ax.transAxes)
     fig.tight_layout()
     if path is not None: fig.savefig(path, dpi=110); plt.close(fig)
     return fig

@@ -531,6 +531,15 @@ def _report_factors(run:Path, res:dict)->list:
     out.append('<h2 id="importance">Importance</h2><p>GBT (Gini) and permutation importance of the named dims for the class, mean ± std over seeds; '
              'the test images in the plane of the two most important dims.</p>'
              + _img(fig('interpret', 'importance.png'), 'importance') + _img(fig('interpret', 'scatter.png'), '2-D scatter'))
+    ex = load_json(run/'figures'/'explain.json') if (run/'figures'/'explain.json').exists() else None
+    if ex and 'method' in ex:                  # why this cell was called this class: the kept model's own contributions
+        out.append(f"<h2 id=\"why\">Why these predictions</h2><p>The run's kept model ({_esc(METHOD_NAMES.get(ex['method'], ex['method']))}, "
+                   f"{_esc(ex['classifier'].upper())}, seed 0; the model <code>drlm predict</code> uses) on the {ex['n']} test images of the "
+                   "classes it was trained on. Per class, a row of its test cells ordered along the named feature that weighs most for "
+                   f"that class, low to high; then a card for each of the {ex['misclassified']} misclassified cells (at most 24) with "
+                   "its three largest signed contributions (positive: towards the predicted class).</p>"
+                   + _img(run/'figures'/'montages.png', 'class montages') + (_img(run/'figures'/'misclassified.png', 'misclassified cells') if ex.get('cards') else ''))
+    elif ex: out.append(f"<h2 id=\"why\">Why these predictions</h2><p class=\"note\">No per-image explanation: {_esc(ex['none'])}</p>")
     return out
 
 # %% ../nbs/12_report.ipynb #rpsec05
@@ -609,7 +618,7 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
            'td,th{border:1px solid #ccc;padding:2px 8px;font-size:90%}th{background:#eee}img{max-width:100%;margin:.4em 0;display:block}'
            '.note,.missing{color:#666;font-size:90%}pre{background:#f4f4f4;padding:.6em;overflow-x:auto;white-space:pre-wrap}')
     nav = ' · '.join(f'<a href="#{a}">{n}</a>' for a, n in (('dataset', 'dataset'), ('accuracy', 'accuracy'), ('factors', 'named factors'),
-                     ('importance', 'importance'), ('morphology', 'morphology'), ('disentanglement', 'disentanglement'), ('openset', 'open set'), ('reproduce', 'reproduce')))
+                     ('importance', 'importance'), ('morphology', 'morphology'), ('why', 'why these predictions'), ('disentanglement', 'disentanglement'), ('openset', 'open set'), ('reproduce', 'reproduce')))
     doc = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>drl_microscopy report: {_esc(tg["target"])}</title>'
            f'<style>{css}</style></head><body><nav>{nav}</nav>' + '\n'.join(S) + '</body></html>\n')
     return atomic_write(run/'report.html', doc)

@@ -22,7 +22,7 @@ import fastai.callback.schedule  # noqa: F401 (patches Learner.fit_one_cycle)
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from .core import DrlmError, set_seed, save_json, load_json, check_run_folder, releases_locks
-from .predict import save_run_model
+from .predict import save_run_model, RunModel, choose_method, class_montages, misclassified_cards
 from . import synth
 from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
@@ -377,6 +377,24 @@ def name_verdict(self:TransferJob, seed:int):
     save_json(L.verdict(seed), dict(seed=seed, modality=modality, n=int(len(z)), threshold=0.5, verdicts=rows, labels=labels, kept=kept))
     self.log(f"names on the target (seed {seed}): " + (', '.join(l for l, n in zip(labels, names) if l != n) or 'no named dim'))
 
+# %% ../nbs/13_transfer.ipynb #13x00002
+@patch
+def explanations(self:TransferJob):
+    "Stage `explain`: class montages along each class's most important named feature, and cards of the misclassified test cells."
+    L, d = self.layout, self.data
+    res, info = load_json(L/'results.json'), {}
+    try:
+        model = RunModel(L.root, 0, self.dev)
+        m, c, why = choose_method(model, None, res.get('accuracy_table'))
+        keep = np.isin(np.asarray(d.y_test), [d.classes.index(k) for k in model.classes])
+        x, y = d.x_test[torch.as_tensor(keep)], [d.classes[i] for i in np.asarray(d.y_test)[keep]]
+        rows = model.score(x, m, c)
+        class_montages(x, rows, y, path=L/'figures'/'montages.png')
+        cards = misclassified_cards(x, rows, y, path=L/'figures'/'misclassified.png')
+        info = dict(method=m, classifier=c, why=why, n=int(keep.sum()), misclassified=int((rows['predicted'] != np.asarray(y)).sum()), cards=cards is not None)
+    except DrlmError as e: info = dict(none=str(e))      # e.g. no method with exact contributions: said, not hidden
+    save_json(L/'figures'/'explain.json', info)
+
 # %% ../nbs/13_transfer.ipynb #94d6f8b9
 @patch
 def metrics_of(self:TransferJob, bundle_path, out_path):
@@ -459,6 +477,7 @@ def transfer_stages(self:TransferJob):
     if held: S('openset', [L.openset(f) for f in ('openset.json', 'codes.npz', 'finetune.pt', 'names.json')], self.open_set, deps=feat + ['metrics-source'])
     S('results', [L/'results.json'], lambda: write_results(self), deps=names + ['openset'])
     S('figures', [L/f for f in figure_names(held)], lambda: write_figures(self), deps=['results'])
+    S('explain', [L/'figures'/'explain.json'], self.explanations, deps=['results'])
 
 # %% ../nbs/13_transfer.ipynb #13000029
 def start(cfg:RunConfig, # the checked settings ('auto' allowed)
@@ -597,6 +616,6 @@ def run(config:str|None=None, # a TOML config file (None: the defaults)
     job.transfer_stages()
     job.stage('interpret', ['interpret/index.json'], lambda: write_interpretation(job, job.out/'interpret'), deps=['results', 'figures'])
     if cfg.metrics: job.stage('evaluate', ['metrics.json'], job.evaluate, deps=['metrics-0', 'classify-0'])
-    job.stage('report', ['report.html'], lambda: report(job.out), deps=['results', 'figures', 'interpret', 'evaluate'])
+    job.stage('report', ['report.html'], lambda: report(job.out), deps=['results', 'figures', 'explain', 'interpret', 'evaluate'])
     job.log(f"finished in {time.perf_counter() - t0:.1f} s: {job.out/'report.html'}")
     return job.out

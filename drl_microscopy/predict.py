@@ -87,7 +87,9 @@ def save_run_model(job, # the run's `TransferJob` (its folder, settings, data, s
     encoders = {'drl-transfer': (L.finetuned(seed), L.names(seed)),
                 'no-finetune': (Path(job.bundle_path), L.names('source')), 'scratch': (L.scratch(seed), None)}
     for method, byc in results.items():
-        if method not in reps or method == 'pca': continue      # PCA-k is a yardstick of the table, not a model to score new cells with
+        if method not in reps or method == 'pca':               # PCA-k is a yardstick of the table, not a model to score new cells with
+            for r in byc.values(): r.pop('model', None)          # (results.json keeps no fitted model either way)
+            continue
         m = dict(names=list(reps[method][2]), classifiers={}, **_method_features(job, method, reps))
         enc = encoders.get('drl-transfer' if method == 'drl-morphology' else method)
         if enc: m['encoder'], m['orientation'] = keep(enc[0]), (keep(enc[1]) if enc[1] else None)

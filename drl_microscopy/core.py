@@ -17,7 +17,8 @@ __all__ = ['LOW_SPACE', 'MAX_TEXT', 'RUN_MARKER', 'LOCK_NAME', 'SETTING_BOUNDS',
            'atomic_open', 'disk_error', 'disk_errors', 'read_text', 'atomic_write', 'save_json', 'load_json',
            'marker_problem', 'is_run_folder', 'locked_message', 'lock_holder', 'lock_run', 'unlock_run',
            'check_run_folder', 'run_folder', 'releases_locks', 'file_digest', 'tree_digest', 'without_root_override',
-           'check_output', 'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root']
+           'check_output', 'claim_output', 'unreadable_reason', 'check_torch_file', 'check_settings', 'data_root',
+           'is_out_of_memory', 'OutOfMemory', 'memory_guard']
 
 # %% ../nbs/00_core.ipynb #35793ea7
 class DrlmError(Exception):
@@ -533,3 +534,35 @@ def data_root(required:bool=False, # raise an error when the folder cannot be fo
             if cand.is_dir(): return cand.resolve()
     if required: raise DrlmError("no shared data folder found: set DRLM_DATA to the folder holding the image sets")
     return None
+
+# %% ../nbs/00_core.ipynb #c0eae523
+def is_out_of_memory(e:BaseException)->bool:
+    "Whether `e` is a failed memory allocation: torch's `OutOfMemoryError` (CUDA), a `MemoryError` (NumPy), or a CPU / MPS allocator's `RuntimeError`."
+    if isinstance(e, (torch.OutOfMemoryError, MemoryError)): return True
+    return isinstance(e, RuntimeError) and any(s in str(e) for s in ("can't allocate memory", 'out of memory', 'ALLOC_FAILED'))
+
+class OutOfMemory(DrlmError):
+    "Training ran out of memory: the message names the batch size, its setting (`bs_flag`) and a smaller one to try."
+    def __init__(self, bs:int, what:str, why:str, hint:str='', bs_flag:str='--bs'):
+        self.bs, self.what, self.why, self.hint, self.bs_flag = bs, what, why, hint, bs_flag
+        super().__init__(self.describe())
+    def __reduce__(self): return type(self), (self.bs, self.what, self.why, self.hint, self.bs_flag)
+    def __str__(self): return self.describe()
+    def describe(self)->str:
+        return (f"out of memory in {self.what} with batches of {self.bs} ({self.why}): use a smaller batch, e.g. {self.bs_flag} {max(1, self.bs // 2)}"
+                + (f"; {self.hint}" if self.hint else ''))
+
+@contextlib.contextmanager
+def memory_guard(bs:int, # the batch size in use
+                 bs_flag:str='--bs', # the setting that sets it, as the message names it
+                 what:str='training', # what runs inside the block, for the message
+                 hint:str='', # more advice for the message
+                ):
+    "Turn running out of memory inside the block into an `OutOfMemory` error that names the batch size and suggests a smaller one."
+    try: yield
+    except Exception as e:
+        if not is_out_of_memory(e): raise
+        if torch.cuda.is_available(): torch.cuda.empty_cache()
+        lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Exception occured in `')]  # fastai's prefix
+        why = f"{type(e).__name__}: {lines[0][:300]}" if lines else type(e).__name__
+        raise OutOfMemory(bs, what, why, hint, bs_flag) from e

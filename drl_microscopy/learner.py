@@ -25,7 +25,7 @@ from fastai.optimizer import OptimWrapper
 from fastai.data.core import DataLoaders
 from fastai.data.load import DataLoader
 from .core import (DrlmError, Interrupted, set_seed, default_device, atomic_open, save_json, load_json, run_folder,
-                                 check_torch_file, unreadable_reason, releases_locks)
+                                 check_torch_file, unreadable_reason, releases_locks, OutOfMemory, memory_guard)
 from .synth_data import synth_dataloaders, seed_for
 from .models import ConvVAE, MLPVAE
 from .bundle import Bundle, save_bundle, load_bundle, to_plain, model_device
@@ -34,8 +34,8 @@ from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAEL
 # %% auto #0
 __all__ = ['LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged', 'NaNGuard', 'FactorVAECallback', 'FeatureInputs',
            'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam', 'adamw', 'is_feature_source',
-           'pretrain_learner', 'is_out_of_memory', 'OutOfMemory', 'memory_guard', 'setting_names', 'plot_traversals',
-           'pretrain', 'ReconTarget', 'FreezeDims', 'freeze_encoder', 'finetune_learner']
+           'pretrain_learner', 'setting_names', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims',
+           'freeze_encoder', 'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #9daf08ea
 class LossSchedule(Callback):
@@ -405,37 +405,6 @@ def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or 
     return learn
 
 # %% ../nbs/05_learner.ipynb #ea4de523
-def is_out_of_memory(e:BaseException)->bool:
-    "Whether `e` is a failed memory allocation: torch's `OutOfMemoryError` (CUDA), a `MemoryError` (NumPy), or a CPU / MPS allocator's `RuntimeError`."
-    if isinstance(e, (torch.OutOfMemoryError, MemoryError)): return True
-    return isinstance(e, RuntimeError) and any(s in str(e) for s in ("can't allocate memory", 'out of memory', 'ALLOC_FAILED'))
-
-class OutOfMemory(DrlmError):
-    "Training ran out of memory: the message names the batch size, its setting (`bs_flag`) and a smaller one to try."
-    def __init__(self, bs:int, what:str, why:str, hint:str='', bs_flag:str='--bs'):
-        self.bs, self.what, self.why, self.hint, self.bs_flag = bs, what, why, hint, bs_flag
-        super().__init__(self.describe())
-    def __reduce__(self): return type(self), (self.bs, self.what, self.why, self.hint, self.bs_flag)
-    def __str__(self): return self.describe()
-    def describe(self)->str:
-        return (f"out of memory in {self.what} with batches of {self.bs} ({self.why}): use a smaller batch, e.g. {self.bs_flag} {max(1, self.bs // 2)}"
-                + (f"; {self.hint}" if self.hint else ''))
-
-@contextlib.contextmanager
-def memory_guard(bs:int, # the batch size in use
-                 bs_flag:str='--bs', # the setting that sets it, as the message names it
-                 what:str='training', # what runs inside the block, for the message
-                 hint:str='', # more advice for the message
-                ):
-    "Turn running out of memory inside the block into an `OutOfMemory` error that names the batch size and suggests a smaller one."
-    try: yield
-    except Exception as e:
-        if not is_out_of_memory(e): raise
-        if torch.cuda.is_available(): torch.cuda.empty_cache()
-        lines = [l.strip() for l in str(e).splitlines() if l.strip() and not l.startswith('Exception occured in `')]  # fastai's prefix
-        why = f"{type(e).__name__}: {lines[0][:300]}" if lines else type(e).__name__
-        raise OutOfMemory(bs, what, why, hint, bs_flag) from e
-
 @contextlib.contextmanager
 def setting_names(bs:str='--bs', # the batch-size setting an `OutOfMemory` error names
                   lr:str='--lr', # the learning-rate setting a `TrainingDiverged` error names

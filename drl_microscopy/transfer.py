@@ -27,7 +27,8 @@ from . import synth
 from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
-from .learner import finetune_learner, memory_guard, setting_names
+from .learner import finetune_learner, setting_names
+from .core import memory_guard
 from .features import make_backbone, backbone_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
 from . import metrics   # its `evaluate` (the name of this module's stage too)

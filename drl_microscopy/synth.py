@@ -432,8 +432,9 @@ CELL_FACTORS = dict(cell_size=np.linspace(0.16, 0.30, 6), elongation=np.linspace
                     granularity=np.linspace(0.0, 1.0, 5), vacuoles=np.arange(5.), vacuole_size=np.linspace(0.15, 0.45, 4),
                     stain_hue=np.arange(8) / 8, brightness=np.linspace(0.4, 1.0, 5))
 SOURCE_CELL_FACTORS = dict(cell_size=np.linspace(0.16, 0.30, 6), elongation=np.linspace(1.3, 2.5, 5),
-                           orientation=np.arange(8) * np.pi / 8, nucleus_size=np.linspace(0.25, 0.65, 5),
-                           granularity=np.linspace(0.0, 1.0, 5), stain_hue=np.arange(8) / 8, brightness=np.linspace(0.4, 1.0, 5))
+                           orientation=np.linspace(0, np.pi / 2, 8), nucleus_size=np.linspace(0.25, 0.65, 5),
+                           granularity=np.linspace(0.0, 1.0, 5), stain_hue=np.linspace(0.55, 0.95, 8),
+                           brightness=np.linspace(0.4, 1.0, 5))
 CELL_PARAMETER_DEFAULTS = dict(nucleus_offset=0., membrane=0., vacuoles=0., vacuole_size=0.3)   # held fixed when not a factor
 CELL_DESIGNS = {'source': (SOURCE_CELL_FACTORS, 1.5, 0.9), 'full': (CELL_FACTORS, 0.7, 0.6)}   # factors, granule and nucleus contrast
 

@@ -111,8 +111,11 @@ class RunModel:
     def __init__(self, run:str|Path, # a finished run folder
                  seed:int=0, # which seed's model
                  device='cpu', # where encoders run
+                 n_jobs:int|None=None, # Dask worker processes that measure morphology (None: every core; 1: here)
+                 scheduler:str|None=None, # address of an existing Dask scheduler to measure on instead
                 ):
         self.run, self.seed, self.dev, self._cache = Path(run), int(seed), default_device(device), {}
+        self.n_jobs, self.scheduler = n_jobs, scheduler
         p = RunLayout(self.run).seed(seed)/'model'/'manifest.json'
         if not self.run.is_dir(): raise DrlmError(f"run folder not found: {self.run}")
         if not p.exists(): raise DrlmError(f"{self.run} keeps no model for seed {seed} ({p} is missing): runs keep their classifiers since "
@@ -187,7 +190,7 @@ def values(self:RunModel, x:torch.Tensor, # prepared images (N, C, H, W) at the 
         st, s = m['morphology'], self.manifest['morphology']
         kw = dict(method=s['method'], classes=s['classes'], smooth=s['smooth'], glcm_levels=s['glcm_levels'])
         if kind == 'cellprofiler': kw['measurements'] = tuple(s['measurements'])
-        t, _ = morphology_table(x, kind=kind, **kw)
+        t, _ = morphology_table(x, kind=kind, n_jobs=self.n_jobs, scheduler=self.scheduler, **kw)
         v = t[st['columns']].to_numpy(np.float64)
         parts_raw.append(v); parts_in.append(standardise(v, st))
     if method == 'features':
@@ -337,13 +340,17 @@ def predict(run:str|Path, # a finished run folder (`drlm run` or `drlm transfer`
             keep:bool=True, # return the rows (False with `out`: only write them, for very many images)
             progress:bool|None=None, # a progress bar (None: on a terminal)
             device:str='auto', # where encoders run
+            n_jobs:int|None=None, # Dask worker processes of the local cluster that measures morphology (None: every core; 1: in this process)
+            scheduler:str|None=None, # address of an existing Dask cluster's scheduler (e.g. 'tcp://10.0.0.5:8786') to measure on instead
            )->pd.DataFrame|None:
     "Classify new images with a finished run: one row per image with its class, class probabilities, named values and signed contributions; unreadable files get their reason."
     from fastprogress.fastprogress import progress_bar
     run = Path(run)
     if bs < 1: raise DrlmError(f"bs must be a positive integer, got {bs}")
+    from drl_microscopy.morphology import n_workers
+    n_workers(n_jobs)                                                  # checked before anything is read
     paths = list_images(images)
-    model = RunModel(run, seed, device)
+    model = RunModel(run, seed, device, n_jobs, scheduler)
     res = load_json(run/'results.json') if (run/'results.json').exists() else {}
     m, c, why = choose_method(model, method, res.get('accuracy_table'))
     cols = _columns(model, m, c, explain)

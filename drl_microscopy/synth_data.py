@@ -4,6 +4,7 @@
 
 # %% ../nbs/02a_synth_data.ipynb #0b7f20c3
 from __future__ import annotations
+import copy
 import numpy as np
 import torch
 from fastcore.basics import store_attr
@@ -12,7 +13,7 @@ from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device
 
 # %% auto #0
-__all__ = ['seed_for', 'SynthDataLoader', 'synth_dataloaders']
+__all__ = ['seed_for', 'clean_renderer', 'SynthDataLoader', 'synth_dataloaders']
 
 # %% ../nbs/02a_synth_data.ipynb #5eed0002
 def seed_for(seed:int, # the run's seed
@@ -21,6 +22,16 @@ def seed_for(seed:int, # the run's seed
             )->int:
     "A 32-bit seed for draw `i` of `stream` of a run seeded `seed` (`numpy.random.SeedSequence`)."
     return int(np.random.SeedSequence([int(seed), stream, int(i)]).generate_state(1)[0])
+
+# %% ../nbs/02a_synth_data.ipynb #5eed0005
+def clean_renderer(renderer, # an object with the `synth` renderer interface
+                  ):
+    "The same renderer with every optical nuisance off (the renderer itself when it has none)."
+    spec = getattr(renderer, 'nuisances', None)
+    if not isinstance(spec, dict) or not any(v is not None for v in spec.values()): return renderer
+    clean = copy.copy(renderer)
+    clean.nuisances = {k: None for k in spec}
+    return clean
 
 # %% ../nbs/02a_synth_data.ipynb #1b25b93c
 class SynthDataLoader(DataLoader):
@@ -35,11 +46,14 @@ class SynthDataLoader(DataLoader):
                  total_steps:int|None=None, # stop the stream after this many batches in total
                  fixed:bool=False, # render the `steps_per_epoch` batches once and replay them (validation)
                  stream:int=0, # which seed stream (0 train, 1 validation)
+                 target:str='clean', # reconstruction target: 'clean' (the factors without nuisances) or 'input'
                 ):
         if not isinstance(bs, int) or bs < 1: raise DrlmError(f"bs must be a positive integer, got {bs!r}")
+        if target not in ('clean', 'input'): raise DrlmError(f"target must be 'clean' or 'input', got {target!r}")
         if steps_per_epoch < 1: raise DrlmError(f"steps_per_epoch must be >= 1, got {steps_per_epoch!r}")
         super().__init__(dataset=None, bs=bs, n=steps_per_epoch * bs, device=device, num_workers=0)
-        store_attr('renderer,steps_per_epoch,pairs,k,seed,total_steps,fixed,stream')
+        store_attr('renderer,steps_per_epoch,pairs,k,seed,total_steps,fixed,stream,target')
+        self.clean = clean_renderer(renderer) if target == 'clean' else renderer
         self.step, self.n_inp, self._cache = 0, 2 if pairs else 1, None
 
     def __len__(self):
@@ -56,9 +70,11 @@ class SynthDataLoader(DataLoader):
             fa, fb, changed = space.sample_pairs(self.bs, k=self.k, seed=s)
             # the same nuisance seed for both halves: a pair differs only in its changed factors
             x = torch.cat([self.renderer.render(fa, seed=s), self.renderer.render(fb, seed=s)])
-            return (x, torch.as_tensor(np.asarray(changed), dtype=torch.bool, device=x.device), x)
-        x = self.renderer.render(space.sample_factors(self.bs, seed=s), seed=s)
-        return (x, x)
+            y = x if self.clean is self.renderer else torch.cat([self.clean.render(fa, seed=s), self.clean.render(fb, seed=s)])
+            return (x, torch.as_tensor(np.asarray(changed), dtype=torch.bool, device=x.device), y)
+        f = space.sample_factors(self.bs, seed=s)
+        x = self.renderer.render(f, seed=s)
+        return (x, x if self.clean is self.renderer else self.clean.render(f, seed=s))
 
     def create_batches(self, samps):
         if self.fixed:
@@ -87,6 +103,7 @@ def synth_dataloaders(source, # a renderer object, or a `synth.get_source` name 
                       size:int=64, # image size, for a source given by name
                       centred:bool=False, # fix the position factors at the centre (TextureSprites)
                       total_steps:int|None=None, # stop the training stream after this many batches
+                      target:str='clean', # reconstruction target: 'clean' (the factors without nuisances) or 'input'
                       **kwargs, # more arguments of `synth.get_source`
                      )->DataLoaders:
     "fastai `DataLoaders` of synthetic images or weak pairs rendered on the fly (validation set fixed)."
@@ -98,8 +115,8 @@ def synth_dataloaders(source, # a renderer object, or a `synth.get_source` name 
         if not hasattr(source, 'centred'): raise DrlmError(f"source {getattr(source, 'name', source)!r} has no centred() variant")
         source = source.centred()
     vbs = min(bs, n_valid)
-    train = SynthDataLoader(source, bs, steps_per_epoch, pairs, k, seed, device, total_steps)
-    valid = SynthDataLoader(source, vbs, max(1, n_valid // vbs), pairs, k, seed, device, fixed=True, stream=1)
+    train = SynthDataLoader(source, bs, steps_per_epoch, pairs, k, seed, device, total_steps, target=target)
+    valid = SynthDataLoader(source, vbs, max(1, n_valid // vbs), pairs, k, seed, device, fixed=True, stream=1, target=target)
     dls = DataLoaders(train, valid, device=device)
     dls.renderer = source
     return dls

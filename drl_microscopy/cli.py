@@ -27,18 +27,21 @@ def command(name:str|None=None):
         return f
     return _inner
 
+# %% ../nbs/14_cli.ipynb #c1100003
 def _usage()->str:
     lines = [f"drlm {__version__}: interpretable microscopy classification with disentangled representations",
              "", "usage: drlm <command> [options]    (drlm <command> --help for its options)", "", "commands:"]
     for n, f in _COMMANDS.items(): lines.append(f"  {n:<10} {(f.__doc__ or '').strip().splitlines()[0]}")
     return '\n'.join(lines)
 
+# %% ../nbs/14_cli.ipynb #c1100006
 def _shown(default)->str|None:
     "How a default reads in help: lists as comma-separated values; nothing for no default."
     if default is None or default is False or default == '' or default is inspect.Parameter.empty: return None
     if isinstance(default, (list, tuple)): return ','.join(map(str, default)) or None
     return str(default)
 
+# %% ../nbs/14_cli.ipynb #c1100009
 def add_flag(p:argparse.ArgumentParser, # the parser
              name:str, # the parameter (underscores)
              doc:str, # its docment
@@ -55,6 +58,7 @@ def add_flag(p:argparse.ArgumentParser, # the parser
     p.add_argument(flag, help=text or None, **kw)
     for alias in ({'--' + name} - {flag}) | set(hidden_aliases): p.add_argument(alias, help=argparse.SUPPRESS, **kw)
 
+# %% ../nbs/14_cli.ipynb #c1100012
 def parser_for(func, # a function whose docmented parameters are the command's settings
                prog:str, # 'drlm NAME'
                description:str|None=None, # the help's first paragraph (default: the function's docstring)
@@ -72,11 +76,13 @@ def parser_for(func, # a function whose docmented parameters are the command's s
         add_flag(p, name, d['docment'], d['default'], typ)
     return p
 
+# %% ../nbs/14_cli.ipynb #c1100015
 def _message(e:BaseException)->str:
     "An error's message without the line fastai puts before errors raised inside callbacks."
     lines = [l.strip() for l in str(e).splitlines() if not l.startswith('Exception occured in `')]
     return ' '.join(l for l in lines if l)
 
+# %% ../nbs/14_cli.ipynb #c1100018
 class _LineTracker:
     "A stream that remembers whether what was written last ended a line (progress bars redraw with `\\r`)."
     def __init__(self, stream): self.stream, self.at_line_start = stream, True
@@ -85,6 +91,7 @@ class _LineTracker:
         return self.stream.write(s)
     def __getattr__(self, k): return getattr(self.stream, k)
 
+# %% ../nbs/14_cli.ipynb #c1100021
 def main(argv:list|None=None)->int:
     "Entry point of the `drlm` console script; returns the exit status."
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -165,16 +172,28 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
               arch=arch, out=out, device=device, centred=not not_centred, force=force, resume=resume, progress=not quiet,
               mixed_precision=mixed_precision)
     if backbone in PIXELS: path = distributed_pretrain(source=source, **kw)
-    else:
-        from drl_microscopy.features import make_backbone
-        from drl_microscopy.phi import feature_source, feature_pool, pool_cache
-        from drl_microscopy.core import default_device
-        bb = make_backbone(backbone, '', backbone_size, default_device(device))
-        src = feature_source(source, bb, centred=not not_centred, device=device)
-        path = distributed_pretrain(source=feature_pool(src, n=pool, cache_dir=pool_cache(), seed=seed, progress=not quiet),
-                                    hidden=hidden, **kw)
+    else: path = distributed_pretrain(source=_phi_pool(source, backbone, backbone_size, pool, not not_centred, device, seed, not quiet),
+                                      hidden=hidden, **kw)
     print(f"wrote {path}")
     return path
+
+# %% ../nbs/14_cli.ipynb #c1100022
+def _phi_pool(source:str, # the synthetic source
+             backbone:str, # a timm / torchvision backbone name
+             backbone_size:int, # side of the images given to it (0: its own input size)
+             n:int, # weak pairs in the pool
+             centred:bool, # objects centred, as real targets
+             device:str, # where the backbone runs
+             seed:int, # seed of the pairs
+             progress:bool, # show a progress bar while encoding
+            ):
+    "The pool of weak pairs, encoded by the frozen backbone, that `drlm pretrain --backbone` trains on (cached and reused)."
+    from drl_microscopy.features import make_backbone
+    from drl_microscopy.phi import feature_source, feature_pool, pool_cache
+    from drl_microscopy.core import default_device
+    bb = make_backbone(backbone, '', backbone_size, default_device(device))
+    src = feature_source(source, bb, centred=centred, device=device)
+    return feature_pool(src, n=n, cache_dir=pool_cache(), seed=seed, progress=progress)
 
 # %% ../nbs/14_cli.ipynb #642138e3
 def _library(module:str, name:str):
@@ -212,6 +231,7 @@ def config_flags(p:argparse.ArgumentParser, # the parser
         add_flag(p, name, d['docment'], None, types.get(str(d['anno']), str), shown_default=defaults[name])
     return p
 
+# %% ../nbs/14_cli.ipynb #c1100025
 def _transfer_parser():
     "The parser of `drlm transfer`: the source model (first argument or `--model-run`), then the settings of `RunConfig` the model does not decide."
     lib = _library('transfer', 'transfer')
@@ -229,6 +249,17 @@ def _transfer_parser():
     add_flag(p, 'quiet', 'no progress output (the log file is still written)', False, bool)
     return config_flags(p, skip=tuple(k for k in _library('transfer', 'MODEL_SETTINGS') if k != 'backbone'))
 
+# %% ../nbs/14_cli.ipynb #c1100028
+def _finish(path):
+    "The last lines of `drlm run` / `drlm transfer`: the result in plain text, and where the report is."
+    from drl_microscopy.core import load_json
+    from drl_microscopy.report import console_summary
+    res = Path(path)/'results.json'
+    if res.exists(): print(console_summary(load_json(res)))
+    page = Path(path)/'report.html'
+    print(f"wrote {path}" + (f": open {page}" if page.exists() else ''))
+
+# %% ../nbs/14_cli.ipynb #c1100031
 @command()
 def transfer(model_run:str='', model_run_flag:str='', model:str='', **settings):
     "Fine-tune a pretrained model on a target, classify from named factors, with baselines."
@@ -239,17 +270,9 @@ def transfer(model_run:str='', model_run_flag:str='', model:str='', **settings):
     path = _library('transfer', 'transfer')(given[0], **settings)
     _finish(path)
     return path
-
-def _finish(path):
-    "The last lines of `drlm run` / `drlm transfer`: the result in plain text, and where the report is."
-    from drl_microscopy.core import load_json
-    from drl_microscopy.report import console_summary
-    res = Path(path)/'results.json'
-    if res.exists(): print(console_summary(load_json(res)))
-    page = Path(path)/'report.html'
-    print(f"wrote {path}" + (f": open {page}" if page.exists() else ''))
 transfer.make_parser = _transfer_parser
 
+# %% ../nbs/14_cli.ipynb #c1100033
 interpret = library_command('interpret', 'finished', 'interpret_run', "Interpretation figures and tables of a transfer run.")
 report = library_command('report', 'report', 'report', "Write RUN/report.html, a self-contained page with every result.")
 
@@ -279,11 +302,6 @@ def run(**kwargs):
 run.make_parser = _run_parser
 
 # %% ../nbs/14_cli.ipynb #c9d7e002
-def _predict_parser():
-    p = parser_for(predict, prog='drlm predict', skip=('images',))
-    p.add_argument('images', nargs='?', default='', help='a folder, a CSV list (a path column) or an image file (optional with --explain)')
-    return p
-
 @command()
 def predict(run:str, # a finished run folder (drlm run or drlm transfer)
             images:str='', # a folder, a CSV list or an image file
@@ -311,6 +329,12 @@ def predict(run:str, # a finished run folder (drlm run or drlm transfer)
     if explain:
         row = P.predict(run, [explain], method=method or None, seed=seed, progress=False, device=device).iloc[0]
         print(P.explain_card(row))
+
+# %% ../nbs/14_cli.ipynb #c1100036
+def _predict_parser():
+    p = parser_for(predict, prog='drlm predict', skip=('images',))
+    p.add_argument('images', nargs='?', default='', help='a folder, a CSV list (a path column) or an image file (optional with --explain)')
+    return p
 predict.make_parser = _predict_parser
 
 # %% ../nbs/14_cli.ipynb #bea3f424

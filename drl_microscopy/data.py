@@ -37,6 +37,7 @@ def _to_unit(a:np.ndarray)->np.ndarray:
     if lo < 0 or hi > 1: a = (a - lo) / max(hi - lo, 1e-12)
     return a
 
+# %% ../nbs/02_data.ipynb #d0200003
 def _channels_last(a:np.ndarray, path)->np.ndarray:
     "Bring a decoded array to (H, W, C)."
     if a.ndim == 2: return a[..., None]
@@ -45,13 +46,7 @@ def _channels_last(a:np.ndarray, path)->np.ndarray:
         if a.shape[0] <= 4: return np.moveaxis(a, 0, -1)
     raise DrlmError(f"{path}: cannot read an image of shape {a.shape} (expected H×W, H×W×C or C×H×W with C ≤ 4)")
 
-def _read_tiff(path:Path)->np.ndarray:
-    import tifffile
-    try: a = tifffile.imread(path, key=0)
-    except Exception:
-        with Image.open(path) as im: return _read_pil_image(im, path)
-    return a
-
+# %% ../nbs/02_data.ipynb #d0200006
 def _read_pil_image(im, path)->np.ndarray:
     im.seek(0)
     m = im.mode
@@ -65,6 +60,14 @@ def _read_pil_image(im, path)->np.ndarray:
         if a.min() >= 0 and a.max() <= 65535: a = a.astype(np.uint16)
     return a
 
+def _read_tiff(path:Path)->np.ndarray:
+    import tifffile
+    try: a = tifffile.imread(path, key=0)
+    except Exception:
+        with Image.open(path) as im: return _read_pil_image(im, path)
+    return a
+
+# %% ../nbs/02_data.ipynb #d0200009
 def load_image(path:str|Path, # an image file (PNG, JPEG, BMP, TIFF)
               )->np.ndarray:
     "Decode an image file to float32 `(H, W, C)` in [0, 1] (C: 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA)."
@@ -166,6 +169,7 @@ def shipped_set(name:str)->Path:
     from importlib.resources import files
     return Path(str(files('drl_microscopy'))) / SHIPPED_SETS[name]
 
+# %% ../nbs/02_data.ipynb #d0200011
 def resolve_source(source:str|Path, # a folder, a CSV file, a shipped set (`SHIPPED_SETS`), or the name of a set under `core.data_root()`
                   )->Path:
     "The path of an image source; a bare name is also looked up among the shipped sets and under the shared data root."
@@ -177,6 +181,7 @@ def resolve_source(source:str|Path, # a folder, a CSV file, a shipped set (`SHIP
     where = f" (also looked in the shared data root {root})" if root is not None else ''
     raise DrlmError(f"image source not found: {source}{where}")
 
+# %% ../nbs/02_data.ipynb #d0200014
 def _is_hidden(p:Path)->bool: return p.name.startswith('.')
 
 def _entries(d:Path)->list:
@@ -191,6 +196,7 @@ def _run_folder_note(d:Path, report)->bool:
     report.notes.append(f"left out {d}: a drl_microscopy run folder (its figures are not images of the target)")
     return True
 
+# %% ../nbs/02_data.ipynb #d0200017
 def folder_link_problem(link:Path, # a symbolic link to a folder, met while scanning
                         top:Path, # the image source being scanned
                        )->str|None:
@@ -201,6 +207,7 @@ def folder_link_problem(link:Path, # a symbolic link to a folder, met while scan
     if real == t or t in real.parents: return f"symbolic link to {real}, a folder inside the image source: its images are read there, once"
     return None
 
+# %% ../nbs/02_data.ipynb #d0200020
 def _files_under(d:Path, report, top:Path|None=None)->list:
     "Every non-hidden file under `d`, following links once: loops, broken links and run folders are reported, unreadable folders raise."
     files, seen = [], {os.path.realpath(d)}
@@ -218,6 +225,7 @@ def _files_under(d:Path, report, top:Path|None=None)->list:
     walk(d)
     return sorted(files)
 
+# %% ../nbs/02_data.ipynb #d0200023
 def _list_class_folders(root:Path, split, rows, report, top:Path|None=None):
     for d in _entries(root):
         if _is_hidden(d): continue
@@ -229,50 +237,54 @@ def _list_class_folders(root:Path, split, rows, report, top:Path|None=None):
         rows.append((None, d.name, split, d))  # marks the class folder (may be empty)
         rows.extend((f, d.name, split, d) for f in files)
 
-def _list_source(src:Path, report:ScanReport):
-    "Rows (path or None, label, split or None, class folder) of every candidate file of a source."
-    rows = []
-    if src.is_file():
-        if src.suffix.lower() != '.csv': raise DrlmError(f"{src} is neither a folder nor a .csv list of images")
-        report.layout = 'csv'
-        try: df = pd.read_csv(src, dtype=str, keep_default_na=False)
-        except Exception as e: raise DrlmError(f"cannot read the CSV list {src}: {e}") from e
-        cols = {c.strip().lower(): c for c in df.columns}
-        if 'path' not in cols or 'label' not in cols:
-            raise DrlmError(f"{src} needs the columns 'path' and 'label' (and optionally 'split'); found {list(df.columns)}")
-        if df.empty: raise DrlmError(f"{src} has no rows, only its header: list one image per row (path,label)")
-        first, dups = {}, {}          # file -> (row, label, split) of its first row; file -> rows repeating it
-        for i, r in enumerate(df.to_dict('records')):
-            path, label = str(r[cols['path']]).strip(), str(r[cols['label']]).strip()
-            if not path or not label: raise DrlmError(f"{src}, row {i+2}: empty path or label")
-            if label.lower() in _MISSING_LABELS:
-                raise DrlmError(f"{src}, row {i+2}: the label {label!r} of {path} reads as a missing value, not a class; give the class name")
-            split = None
-            if 'split' in cols:
-                s = str(r[cols['split']]).strip().lower()
-                if s not in _SPLIT_NAMES:
-                    raise DrlmError(f"{src}, row {i+2}: unknown split {r[cols['split']]!r} (use train, valid/val or test)")
-                split = _SPLIT_NAMES[s]
-            p = Path(path).expanduser()
-            p = p if p.is_absolute() else src.parent/p
-            key = os.path.normcase(os.path.realpath(p))
-            if key in first:
-                row, lab0, sp0 = first[key]
-                if lab0 != label: raise DrlmError(f"{src}: {p} is listed under two labels, {lab0!r} (row {row}) and {label!r} (row {i+2}); an image belongs to one class")
-                if sp0 != split: raise DrlmError(f"{src}: {p} is listed in two splits, {sp0 or 'none'} (row {row}) and {split or 'none'} (row {i+2}); a test image must never be a training image")
-                dups.setdefault(key, [row]).append(i + 2); continue
-            first[key] = (i + 2, label, split)
-            rows.append((p, label, split, src))
-        if dups:
-            shown = '; '.join(f"{Path(k).name} (rows {', '.join(map(str, v))})" for k, v in list(dups.items())[:5])
-            report.notes.append(f"{len(dups)} file(s) listed more than once in {src.name}, each used once: {shown}"
-                                + (f"; and {len(dups) - 5} more" if len(dups) > 5 else ''))
-        return rows
+# %% ../nbs/02_data.ipynb #d0200026
+def _csv_split(value, src:Path, row:int):
+    "The split named in a CSV row ('train', 'valid' or 'test')."
+    s = str(value).strip().lower()
+    if s not in _SPLIT_NAMES: raise DrlmError(f"{src}, row {row}: unknown split {value!r} (use train, valid/val or test)")
+    return _SPLIT_NAMES[s]
+
+# %% ../nbs/02_data.ipynb #d0200029
+def _list_csv(src:Path, report:ScanReport)->list:
+    "Rows (path, label, split or None, the list) of a CSV list of `path,label[,split]`."
+    report.layout = 'csv'
+    try: df = pd.read_csv(src, dtype=str, keep_default_na=False)
+    except Exception as e: raise DrlmError(f"cannot read the CSV list {src}: {e}") from e
+    cols = {c.strip().lower(): c for c in df.columns}
+    if 'path' not in cols or 'label' not in cols:
+        raise DrlmError(f"{src} needs the columns 'path' and 'label' (and optionally 'split'); found {list(df.columns)}")
+    if df.empty: raise DrlmError(f"{src} has no rows, only its header: list one image per row (path,label)")
+    rows, first, dups = [], {}, {}          # file -> (row, label, split) of its first row; file -> rows repeating it
+    for i, r in enumerate(df.to_dict('records')):
+        path, label = str(r[cols['path']]).strip(), str(r[cols['label']]).strip()
+        if not path or not label: raise DrlmError(f"{src}, row {i+2}: empty path or label")
+        if label.lower() in _MISSING_LABELS:
+            raise DrlmError(f"{src}, row {i+2}: the label {label!r} of {path} reads as a missing value, not a class; give the class name")
+        split = _csv_split(r[cols['split']], src, i + 2) if 'split' in cols else None
+        p = Path(path).expanduser()
+        p = p if p.is_absolute() else src.parent/p
+        key = os.path.normcase(os.path.realpath(p))
+        if key in first:
+            row, lab0, sp0 = first[key]
+            if lab0 != label: raise DrlmError(f"{src}: {p} is listed under two labels, {lab0!r} (row {row}) and {label!r} (row {i+2}); an image belongs to one class")
+            if sp0 != split: raise DrlmError(f"{src}: {p} is listed in two splits, {sp0 or 'none'} (row {row}) and {split or 'none'} (row {i+2}); a test image must never be a training image")
+            dups.setdefault(key, [row]).append(i + 2); continue
+        first[key] = (i + 2, label, split)
+        rows.append((p, label, split, src))
+    if dups:
+        shown = '; '.join(f"{Path(k).name} (rows {', '.join(map(str, v))})" for k, v in list(dups.items())[:5])
+        report.notes.append(f"{len(dups)} file(s) listed more than once in {src.name}, each used once: {shown}"
+                            + (f"; and {len(dups) - 5} more" if len(dups) > 5 else ''))
+    return rows
+
+# %% ../nbs/02_data.ipynb #d0200032
+def _list_folder(src:Path, report:ScanReport)->list:
+    "Rows (path or None, label, split or None, class folder) of every file of a folder of class or split folders."
     if not src.is_dir(): raise DrlmError(f"image source not found: {src}")
     if is_run_folder(src): raise DrlmError(f"{src} is a drl_microscopy run folder, not a folder of images")
     subs = [d for d in _entries(src) if not _is_hidden(d)]
     if not subs: raise DrlmError(f"image folder {src} is empty")
-    dirs = [d for d in subs if d.is_dir()]
+    dirs, rows = [d for d in subs if d.is_dir()], []
     names = {d.name.lower() for d in dirs}
     if dirs and names <= set(_SPLIT_NAMES) and any(_SPLIT_NAMES[n] == 'train' for n in names):
         report.layout = 'split-folders'
@@ -288,6 +300,14 @@ def _list_source(src:Path, report:ScanReport):
                                      f"the class ({src}/<class>/<image>), or give a CSV list of path,label")
         raise DrlmError(f"image folder {src} holds no files in its class folders ({', '.join(sorted(d.name for d in dirs))})")
     return rows
+
+# %% ../nbs/02_data.ipynb #d0200035
+def _list_source(src:Path, report:ScanReport):
+    "Rows (path or None, label, split or None, class folder) of every candidate file of a source."
+    if src.is_file():
+        if src.suffix.lower() != '.csv': raise DrlmError(f"{src} is neither a folder nor a .csv list of images")
+        return _list_csv(src, report)
+    return _list_folder(src, report)
 
 # %% ../nbs/02_data.ipynb #d0da7a01
 def unique_files(rows:list, # `(path or None, label, split, class folder)` rows of a scan
@@ -330,6 +350,7 @@ def image_header(path:str|Path)->tuple:
             w, h = im.size
             return h, w, len(im.getbands())
 
+# %% ../nbs/02_data.ipynb #d0200039
 MAX_PIXELS = 89_478_485   # Pillow's decompression-bomb warning limit (about 9,459 × 9,459 px)
 
 def _check_file(path:Path, check:str, min_size:int, max_pixels:int=MAX_PIXELS):
@@ -349,9 +370,59 @@ def _check_file(path:Path, check:str, min_size:int, max_pixels:int=MAX_PIXELS):
     except Exception as e: return f"corrupt or unreadable: {type(e).__name__}: {e}", None
     return None, (h, w, c)
 
+# %% ../nbs/02_data.ipynb #d0200042
 def _class_seed(seed:int, *keys)->np.random.Generator:
     "A generator for one class (and split), so a class's sample does not change when other classes are added."
     return np.random.default_rng([int(seed)] + [zlib.crc32(str(k).encode()) for k in keys])
+
+# %% ../nbs/02_data.ipynb #d0200045
+def _select_classes(cand:pd.DataFrame, # candidate files: path, label, split
+                    all_classes:list, # every class folder (or label) found
+                    classes, # the user's selection: names, an integer n (the n largest), or None
+                    src:Path, report:ScanReport)->tuple:
+    "`(candidates of the chosen classes, the chosen classes in order)`."
+    if classes is None: return cand, all_classes
+    if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
+        counts = cand.groupby('label').size().reindex(all_classes, fill_value=0)
+        order = sorted(all_classes, key=lambda c: (-counts[c], c))
+        if classes < 2: raise DrlmError(f"classes={classes}: choose at least two classes")
+        classes = order[:classes]
+    else:
+        classes = [str(c) for c in classes]
+        missing = [c for c in classes if c not in all_classes]
+        if missing: raise DrlmError(f"class(es) {missing} not found in {src}; it has {all_classes}")
+    dropped = len(all_classes) - len(classes)
+    if dropped: report.notes.append(f"{dropped} of {len(all_classes)} classes left out by the `classes` selection")
+    return cand[cand.label.isin(classes)], classes
+
+# %% ../nbs/02_data.ipynb #d0200047
+def _checked_sample(cand:pd.DataFrame, max_per_class, seed:int, check:str, min_size:int, max_pixels:int, report:ScanReport)->list:
+    "Rows `(path, label, split, h, w, c)` of the usable files: per class and split, in path order or a seeded sample of `max_per_class` usable ones."
+    kept = []
+    for (lab, sp), grp in cand.groupby(['label', cand.split.fillna('')], sort=True):
+        paths = sorted(grp.path)
+        if max_per_class is not None: paths = [paths[i] for i in _class_seed(seed, lab, sp).permutation(len(paths))]
+        n_ok = 0
+        for p in paths:
+            if max_per_class is not None and n_ok >= max_per_class: break
+            reason, hwc = _check_file(Path(p), check, min_size, max_pixels)
+            if reason is not None: report.skipped.append((Path(p), reason)); continue
+            kept.append((p, lab, sp or None, *hwc)); n_ok += 1
+    return kept
+
+# %% ../nbs/02_data.ipynb #d0200049
+def _drop_empty(classes:list, counts:pd.Series, folders:dict, skip_empty:bool, src:Path, report:ScanReport)->list:
+    "The classes that have usable images: a class without any is an error naming its folders, or is dropped with `skip_empty`; a single class left is an error."
+    empty = [c for c in classes if counts[c] == 0]
+    if empty:
+        where = '; '.join(f"{c} ({', '.join(sorted({str(d) for d in folders[c]}))})" for c in empty)
+        if not skip_empty: raise DrlmError(f"class(es) without any usable image: {where}; add images, leave the class out "
+                                           "(--classes; in Python `classes=`, or `skip_empty=True` to drop such classes)")
+        report.notes.append(f"classes without any usable image dropped: {where}")
+        classes = [c for c in classes if c not in empty]
+    if len(classes) < 2:
+        raise DrlmError(f"{src} holds a single class ({classes[0] if classes else 'none'} has images): classification needs at least two")
+    return classes
 
 # %% ../nbs/02_data.ipynb #09e205f0
 def scan_image_folder(source:str|Path, # class folders, split folders, a CSV list, or a set name under the data root
@@ -371,42 +442,11 @@ def scan_image_folder(source:str|Path, # class folders, split folders, a CSV lis
     folders = {}   # class -> class folders (for messages)
     for p, lab, sp, d in rows: folders.setdefault(lab, []).append(d)
     cand = pd.DataFrame([(str(p), lab, sp) for p, lab, sp, d in rows if p is not None], columns=['path', 'label', 'split'])
-    all_classes = sorted(folders)
-    if classes is not None:
-        if isinstance(classes, (int, np.integer)) and not isinstance(classes, bool):
-            counts = cand.groupby('label').size().reindex(all_classes, fill_value=0)
-            order = sorted(all_classes, key=lambda c: (-counts[c], c))
-            if classes < 2: raise DrlmError(f"classes={classes}: choose at least two classes")
-            classes = order[:classes]
-        else:
-            classes = [str(c) for c in classes]
-            missing = [c for c in classes if c not in folders]
-            if missing: raise DrlmError(f"class(es) {missing} not found in {src}; it has {all_classes}")
-        dropped = len(all_classes) - len(classes)
-        if dropped: report.notes.append(f"{dropped} of {len(all_classes)} classes left out by the `classes` selection")
-        cand = cand[cand.label.isin(classes)]
-    else: classes = all_classes
-    kept = []
-    for (lab, sp), grp in cand.groupby(['label', cand.split.fillna('')], sort=True):
-        paths = sorted(grp.path)
-        if max_per_class is not None: paths = [paths[i] for i in _class_seed(seed, lab, sp).permutation(len(paths))]
-        n_ok = 0
-        for p in paths:
-            if max_per_class is not None and n_ok >= max_per_class: break
-            reason, hwc = _check_file(Path(p), check, min_size, max_pixels)
-            if reason is not None: report.skipped.append((Path(p), reason)); continue
-            kept.append((p, lab, sp or None, *hwc)); n_ok += 1
+    cand, classes = _select_classes(cand, sorted(folders), classes, src, report)
+    kept = _checked_sample(cand, max_per_class, seed, check, min_size, max_pixels, report)
     table = pd.DataFrame(kept, columns=['path', 'label', 'split', 'height', 'width', 'channels'])
     counts = table.groupby('label').size().reindex(classes, fill_value=0)
-    empty = [c for c in classes if counts[c] == 0]
-    if empty:
-        where = '; '.join(f"{c} ({', '.join(sorted({str(d) for d in folders[c]}))})" for c in empty)
-        if not skip_empty: raise DrlmError(f"class(es) without any usable image: {where}; add images, leave the class out "
-                                           "(--classes; in Python `classes=`, or `skip_empty=True` to drop such classes)")
-        report.notes.append(f"classes without any usable image dropped: {where}")
-        classes = [c for c in classes if c not in empty]
-    if len(classes) < 2:
-        raise DrlmError(f"{src} holds a single class ({classes[0] if classes else 'none'} has images): classification needs at least two")
+    classes = _drop_empty(classes, counts, folders, skip_empty, src, report)
     table = table.sort_values(['label', 'path'], key=lambda s: s.map({c: i for i, c in enumerate(classes)}) if s.name == 'label' else s)
     table = table.reset_index(drop=True)
     table['y'] = table.label.map({c: i for i, c in enumerate(classes)}).astype(np.int64)
@@ -427,6 +467,19 @@ def _stratified_holdout(labels:np.ndarray, pct:float, seed:int, tag:str)->np.nda
         out[idx[_class_seed(seed, c, tag).permutation(len(idx))[:k]]] = True
     return out
 
+# %% ../nbs/02_data.ipynb #d0200054
+def _test_split(t:pd.DataFrame, test_pct:float, seed:int, note)->pd.DataFrame:
+    "Give `t` (its splits 'train' and maybe 'valid') a test split, in place; returns it."
+    if 'valid' in set(t.split):
+        t.loc[t.split == 'valid', 'split'] = 'test'; note("no test split in the source: its validation images are the test set")
+        return t
+    if test_pct <= 0: raise DrlmError("the source has no test split and test_pct is 0: set test_pct > 0")
+    tr = np.flatnonzero(t.split == 'train')
+    t.iloc[tr[_stratified_holdout(t.label.values[tr], test_pct, seed, 'test')], t.columns.get_loc('split')] = 'test'
+    note(f"stratified test split: {test_pct:.0%} of each class, seed {seed}")
+    return t
+
+# %% ../nbs/02_data.ipynb #d0200056
 def split_table(table:pd.DataFrame, # from `scan_image_folder`: columns `path, label, split`
                 test_pct:float=0.2, # fraction of each class held out for testing, when the source has no test split
                 valid_pct:float=0.0, # fraction of the training part of each class held out for validation
@@ -442,15 +495,7 @@ def split_table(table:pd.DataFrame, # from `scan_image_folder`: columns `path, l
     if t.split.isna().any():
         if given: raise DrlmError(f"some rows have a split and some do not ({sorted(given)} and missing): give all or none")
         t['split'] = 'train'; given = set()
-    if 'test' not in given:
-        if 'valid' in given:
-            t.loc[t.split == 'valid', 'split'] = 'test'; note("no test split in the source: its validation images are the test set")
-        else:
-            if test_pct <= 0: raise DrlmError("the source has no test split and test_pct is 0: set test_pct > 0")
-            tr = np.flatnonzero(t.split == 'train')
-            t.iloc[tr[_stratified_holdout(t.label.values[tr], test_pct, seed, 'test')], t.columns.get_loc('split')] = 'test'
-            note(f"stratified test split: {test_pct:.0%} of each class, seed {seed}")
-        given = set(t.split)
+    if 'test' not in given: given = set(_test_split(t, test_pct, seed, note).split)
     if valid_pct > 0:
         if 'valid' in given: note("the source has a validation split: valid_pct is not used")
         else:
@@ -468,6 +513,7 @@ def _hash(*parts)->str:
     for p in parts: h.update(repr(p).encode()); h.update(b'\0')
     return h.hexdigest()[:16]
 
+# %% ../nbs/02_data.ipynb #d0200058
 class ImageFiles:
     "Labelled image files decoded lazily: item `i` is `(image (channels, size, size) float32, label int64)`."
     def __init__(self, paths:list, labels, size:int=64, channels:int=3):
@@ -487,6 +533,7 @@ class ImageFiles:
         return _hash('ImageFiles', stats, self.labels.tolist(), self.size, self.channels, 'pad=border-median')
     def __repr__(self): return f"ImageFiles({len(self)} images, size={self.size}, channels={self.channels})"
 
+# %% ../nbs/02_data.ipynb #d0200060
 class TensorItems:
     "Labelled images already in memory (e.g. rendered synthetic targets): item `i` is `(image, label)`."
     def __init__(self, images:torch.Tensor, labels):
@@ -522,6 +569,7 @@ class LabelledDataLoaders(DataLoaders):
         return (f"LabelledDataLoaders({len(self.vocab)} classes; train {n[0]}, "
                 f"{'valid ' + str(n[1]) + ', ' if self.has_valid else ''}test {n[-1]} images)")
 
+# %% ../nbs/02_data.ipynb #d0200064
 def _make_dls(datasets:dict, bs, vocab, table, report, device, num_workers=0)->LabelledDataLoaders:
     if bs < 1: raise DrlmError(f"bs must be a positive integer, got {bs}")
     tr = datasets['train']
@@ -561,6 +609,34 @@ def image_dataloaders(source:str|Path, # class folders, split folders, a CSV lis
     return _make_dls(dss, bs, vocab, table, report, device, num_workers)
 
 # %% ../nbs/02_data.ipynb #a3f94284
+def _render_split(preset, # a target preset (`synth.target_preset`)
+                  split:str, # 'train' or 'test'
+                  n:int, seed:int, # how many images, rendered with which seed
+                  channels:int|None, # 1 or 3; None: the preset's own
+                  names:list, # the preset's factor names ([]: factor<j>)
+                 )->tuple:
+    "`(images, labels, table)` of one rendered split; the table holds each image's true factors."
+    x, y, f = preset.sample(n, seed=seed)
+    x = torch.as_tensor(x, dtype=torch.float32).cpu()
+    if channels not in (None, 1, 3): raise DrlmError(f"channels must be 1, 3 or None, got {channels!r}")
+    if channels == 1 and x.shape[1] == 3: x = torch.einsum('bchw,c->bhw', x, torch.tensor([0.299, 0.587, 0.114]))[:, None]
+    elif channels == 3 and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1).contiguous()
+    y = np.asarray(y, dtype=np.int64)
+    f = np.asarray(f)
+    t = pd.DataFrame({'path': [f'{split}/{i}' for i in range(len(y))], 'label': [preset.classes[i] for i in y],
+                      'split': split, 'y': y})
+    for j, nm in enumerate(names or [f'factor{j}' for j in range(f.shape[1])]): t[nm] = f[:, j]
+    return x, y, t
+
+# %% ../nbs/02_data.ipynb #d0200068
+def _split_items(table:pd.DataFrame, parts:dict, split:str)->TensorItems:
+    "The images and labels of one split of the table, from the renders `parts` ({'train'|'test': (images, labels)})."
+    src = 'test' if split == 'test' else 'train'
+    rows = table[table.split == split].path.str.split('/').str[1].to_numpy(dtype=np.int64, copy=True)  # index within its render
+    x, y = parts[src]
+    return TensorItems(x[torch.as_tensor(rows, dtype=torch.long)], y[rows])
+
+# %% ../nbs/02_data.ipynb #d0200071
 def preset_dataloaders(preset, # name of a `synth.target_preset`, or a preset object
                        n_train:int=1000, # training images (balanced over classes by the preset)
                        n_test:int=500, # test images, rendered with another seed
@@ -582,28 +658,14 @@ def preset_dataloaders(preset, # name of a `synth.target_preset`, or a preset ob
     names = list(getattr(getattr(preset, 'space', None), 'names', []))
     parts, tables = {}, []
     for split, n, s in (('train', n_train, s_train), ('test', n_test, s_test)):
-        x, y, f = preset.sample(n, seed=s)
-        x = torch.as_tensor(x, dtype=torch.float32).cpu()
-        if channels not in (None, 1, 3): raise DrlmError(f"channels must be 1, 3 or None, got {channels!r}")
-        if channels == 1 and x.shape[1] == 3: x = torch.einsum('bchw,c->bhw', x, torch.tensor([0.299, 0.587, 0.114]))[:, None]
-        elif channels == 3 and x.shape[1] == 1: x = x.expand(-1, 3, -1, -1).contiguous()
-        y = np.asarray(y, dtype=np.int64)
-        f = np.asarray(f)
-        t = pd.DataFrame({'path': [f'{split}/{i}' for i in range(len(y))], 'label': [preset.classes[i] for i in y],
-                          'split': split, 'y': y})
-        for j, nm in enumerate(names or [f'factor{j}' for j in range(f.shape[1])]): t[nm] = f[:, j]
+        x, y, t = _render_split(preset, split, n, s, channels, names)
         parts[split] = (x, y); tables.append(t)
     table = pd.concat(tables, ignore_index=True)
     report = ScanReport(source=f"synthetic preset {getattr(preset, 'name', type(preset).__name__)}", layout='synthetic',
                         class_counts={c: int((table.y == i).sum()) for i, c in enumerate(preset.classes)})
     if valid_pct > 0:
         table = split_table(table.assign(split=table.split.where(table.split == 'test', 'train')), 0.2, valid_pct, seed, report)
-    dss = {}
-    for split in ('train', 'valid', 'test'):
-        src = 'test' if split == 'test' else 'train'
-        rows = table[table.split == split].path.str.split('/').str[1].to_numpy(dtype=np.int64, copy=True)  # index within its render
-        x, y = parts[src]
-        dss[split] = TensorItems(x[torch.as_tensor(rows, dtype=torch.long)], y[rows])
+    dss = {split: _split_items(table, parts, split) for split in ('train', 'valid', 'test')}
     table.attrs['classes'] = list(preset.classes)
     return _make_dls(dss, bs, list(preset.classes), table, report, device)
 

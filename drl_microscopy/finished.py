@@ -47,16 +47,17 @@ def interpret_run(run:str, # a transfer run folder (`drlm transfer` or `drlm run
 def explorers(run:str, # a finished transfer run folder (`drlm transfer` or `drlm run`)
               seed:int=0, # which fine-tuned model
              )->tuple:
-    "`(LatentExplorer, DatasetExplorer)` of a run: its fine-tuned model oriented as named, the measured names, the test images."
+    "`(LatentExplorer, DatasetExplorer)` of a run: its fine-tuned model oriented as named, the measured names with their verdicts, the test images."
     job = finished_job(run)
     L, names_path = job.layout, job.layout.names(seed)
     if not names_path.exists(): raise DrlmError(f"{names_path} not found: the run has no measured names for seed {seed}")
     b, names = job.oriented(L.finetuned(seed), names_path), load_json(names_path)['names']
     d = job.data
     z = load_npz(L.codes(seed))['drl-transfer_test'] if L.codes(seed).exists() else None
+    v = L.verdict(seed) if L.verdict(seed).exists() else None       # every name with its verdict on the target
     extra = dict(z_data=z, images=d.x_test) if job.phi else {}
-    le = LatentExplorer(b, dim_names=names, **extra)
-    de = DatasetExplorer(b, d.x_test, d.y_test, classes=d.classes, dim_names=names, inputs=job.inputs('test') if job.phi else None, z=z)
+    le = LatentExplorer(b, dim_names=names, verdicts=v, **extra)
+    de = DatasetExplorer(b, d.x_test, d.y_test, classes=d.classes, dim_names=names, inputs=job.inputs('test') if job.phi else None, z=z, verdicts=v)
     return le, de
 
 # %% ../nbs/13a_finished.ipynb #13a0000c

@@ -34,8 +34,8 @@ from .losses import VAE_METHODS, make_loss, WeakPairVAE, FactorVAELoss, BetaVAEL
 # %% auto #0
 __all__ = ['LossSchedule', 'StepSeed', 'TrainingLog', 'TrainingDiverged', 'NaNGuard', 'FactorVAECallback', 'FeatureInputs',
            'VAEMixedPrecision', 'latest_checkpoint', 'Checkpoint', 'adam', 'adamw', 'is_feature_source',
-           'pretrain_learner', 'setting_names', 'plot_traversals', 'pretrain', 'ReconTarget', 'FreezeDims',
-           'freeze_encoder', 'finetune_learner']
+           'pretrain_learner', 'setting_names', 'traversal_images', 'plot_traversals', 'pretrain', 'ReconTarget',
+           'FreezeDims', 'freeze_encoder', 'finetune_learner']
 
 # %% ../nbs/05_learner.ipynb #9daf08ea
 class LossSchedule(Callback):
@@ -44,6 +44,7 @@ class LossSchedule(Callback):
     def before_batch(self):
         if hasattr(self.learn.loss_func, 'step'): self.learn.loss_func.step = self.learn.train_iter
 
+# %% ../nbs/05_learner.ipynb #l0500001
 class StepSeed(Callback):
     "Seed torch's RNG from `(seed, step)` before each training step, so the sampling noise of a step never depends on what ran before it."
     order = -4
@@ -87,25 +88,35 @@ class TrainingLog(Callback):
         for (s, e, _), v in zip(self._pending, vals): self.rows.append([s, e, *v.tolist()])
         self._pending = []
 
-    def after_train(self): self._trained = True
-    def after_epoch(self):
-        self._flush()
-        trained, self._trained = getattr(self, '_trained', False), False   # not for `learn.validate()`
-        rec = getattr(self.learn, 'final_record', None)     # set by the Recorder: [train_loss, valid_loss, ...]
-        if trained and rec is not None and len(rec) > 1 and rec[1] is not None:
-            self.valid = [r for r in self.valid if r[0] != self.learn.train_iter] + [[self.learn.train_iter, float(rec[1])]]
-    def after_fit(self): self._flush()
+# %% ../nbs/05_learner.ipynb #l0500004
+@patch
+def after_train(self:TrainingLog): self._trained = True
 
-    @property
-    def history(self)->pd.DataFrame:
-        "The log as a DataFrame, one row per training step; `valid_loss` on the last step of each epoch."
-        self._flush()
-        h = pd.DataFrame(self.rows, columns=self.columns or ['step', 'epoch', 'loss'])
-        return h.merge(pd.DataFrame(self.valid, columns=['step', 'valid_loss']), on='step', how='left')
+@patch
+def after_epoch(self:TrainingLog):
+    self._flush()
+    trained, self._trained = getattr(self, '_trained', False), False   # not for `learn.validate()`
+    rec = getattr(self.learn, 'final_record', None)     # set by the Recorder: [train_loss, valid_loss, ...]
+    if trained and rec is not None and len(rec) > 1 and rec[1] is not None:
+        self.valid = [r for r in self.valid if r[0] != self.learn.train_iter] + [[self.learn.train_iter, float(rec[1])]]
 
-    def state_dict(self): self._flush(); return dict(rows=self.rows, columns=self.columns, valid=self.valid)
-    def load_state_dict(self, sd):
-        self.rows, self.columns, self.valid, self._pending = [list(r) for r in sd['rows']], sd['columns'], [list(r) for r in sd['valid']], []
+@patch
+def after_fit(self:TrainingLog): self._flush()
+
+# %% ../nbs/05_learner.ipynb #l0500006
+@patch(as_prop=True)
+def history(self:TrainingLog)->pd.DataFrame:
+    "The log as a DataFrame, one row per training step; `valid_loss` on the last step of each epoch."
+    self._flush()
+    h = pd.DataFrame(self.rows, columns=self.columns or ['step', 'epoch', 'loss'])
+    return h.merge(pd.DataFrame(self.valid, columns=['step', 'valid_loss']), on='step', how='left')
+
+@patch
+def state_dict(self:TrainingLog): self._flush(); return dict(rows=self.rows, columns=self.columns, valid=self.valid)
+
+@patch
+def load_state_dict(self:TrainingLog, sd):
+    self.rows, self.columns, self.valid, self._pending = [list(r) for r in sd['rows']], sd['columns'], [list(r) for r in sd['valid']], []
 
 # %% ../nbs/05_learner.ipynb #75a5efa6
 class TrainingDiverged(DrlmError):
@@ -135,6 +146,7 @@ class TrainingDiverged(DrlmError):
                     f"(step {self.checkpoint_step}): resume from it (--resume) with {lower} or a smaller beta")
         return f"training diverged at step {self.step} (loss = {self.loss}) before any checkpoint was written: start again with {lower} or a smaller beta"
 
+# %% ../nbs/05_learner.ipynb #l0500009
 class NaNGuard(Callback):
     "Stop training with a clear `TrainingDiverged` error as soon as the loss is NaN or infinite."
     order, name = 10, 'nan_guard'         # `learn.nan_guard` (fastai's own name would be `na_n_guard`)
@@ -211,8 +223,6 @@ def _mixed_precision(mode)->str|None:
     return mode
 
 # %% ../nbs/05_learner.ipynb #fa1088b4
-_CKPT_RE = re.compile(r'ckpt-(\d+)\.pt$')
-
 def _rng_state()->dict:
     st = dict(torch=torch.get_rng_state(), python=list(random.getstate()[1]), python_pos=random.getstate()[2])
     ns = np.random.get_state()
@@ -226,9 +236,13 @@ def _set_rng_state(st:dict):
     np.random.set_state(('MT19937', st['numpy_key'].numpy().astype(np.uint32), st['numpy_pos'], *st['numpy_gauss']))
     if 'cuda' in st and torch.cuda.is_available(): torch.cuda.set_rng_state_all(st['cuda'])
 
+# %% ../nbs/05_learner.ipynb #l0500013
 def _bare(model:nn.Module)->nn.Module:
     "The module inside a `DistributedDataParallel` / `DataParallel` wrapper (fastai's `DistributedTrainer` wraps the model during `fit`)."
     return model.module if isinstance(model, (DistributedDataParallel, nn.DataParallel)) else model
+
+# %% ../nbs/05_learner.ipynb #l0500015
+_CKPT_RE = re.compile(r'ckpt-(\d+)\.pt$')
 
 def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     "The newest `ckpt-<step>.pt` in `folder` and its step, or `(None, 0)`."
@@ -236,6 +250,7 @@ def latest_checkpoint(folder:str|Path)->tuple[Path|None, int]:
     found = sorted((int(m.group(1)), p) for p in folder.glob('ckpt-*.pt') if (m := _CKPT_RE.search(p.name)))
     return (found[-1][1], found[-1][0]) if found else (None, 0)
 
+# %% ../nbs/05_learner.ipynb #l0500018
 class Checkpoint(Callback):
     "Save a resumable checkpoint every `every` steps (and at the end of fit); resume from the newest one."
     order = 70
@@ -250,44 +265,6 @@ class Checkpoint(Callback):
     def _stateful_cbs(self):
         # look on the class: a fastai Callback forwards unknown attributes to the learner (and on to the model)
         return {type(cb).__name__: cb for cb in self.learn.cbs if callable(getattr(type(cb), 'state_dict', None)) and cb is not self}
-
-    def save(self)->Path|None:
-        "Write a checkpoint of the current state; refuse (return None) if any weight is not finite."
-        learn = self.learn
-        if not all(torch.isfinite(p).all() for p in learn.model.parameters()): return None
-        step = learn.train_iter
-        state = dict(step=step, epoch=learn.epoch, model=_bare(learn.model).state_dict(),
-                     opt=learn.opt.state_dict() if learn.opt is not None else None,
-                     loss=learn.loss_func.state_dict() if isinstance(learn.loss_func, nn.Module) else None,
-                     data_step=getattr(learn.dls.train, 'step', None), rng=_rng_state(),
-                     callbacks={k: cb.state_dict() for k, cb in self._stateful_cbs().items()})
-        path = self.folder / f'ckpt-{step:08d}.pt'
-        if rank_distrib() == 0:            # in a multi-process run the processes hold the same weights: only the first writes
-            with atomic_open(path, 'wb') as f: torch.save(state, f)
-            for p in sorted(self.folder.glob('ckpt-*.pt'))[:-self.keep]:
-                if p != path: p.unlink(missing_ok=True)
-        self.last_path, self.last_step = path, step
-        return path
-
-    def load(self, path:str|Path):
-        "Restore the learner's state from checkpoint `path`."
-        learn, path = self.learn, Path(path)
-        try: state = torch.load(path, map_location='cpu', weights_only=True)
-        except Exception as e:
-            raise DrlmError(f"cannot read the checkpoint {path} ({unreadable_reason(path, e)}): delete it to resume from the checkpoint before it, "
-                            "or start the run again with --force") from e
-        _bare(learn.model).load_state_dict(state['model'])
-        if learn.opt is None: learn.create_opt()
-        lr = learn.opt.hypers[-1]['lr']                      # the lr asked for now wins over the saved one
-        if state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
-        learn.opt.set_hypers(lr=lr)
-        if state['loss'] is not None: learn.loss_func.load_state_dict(state['loss'])
-        learn.train_iter = state['step']
-        if state['data_step'] is not None: learn.dls.train.step = state['data_step']
-        for k, cb in self._stateful_cbs().items():
-            if k in state['callbacks']: cb.load_state_dict(state['callbacks'][k])
-        _set_rng_state(state['rng'])
-        self.last_path, self.last_step = path, state['step']
 
     def before_fit(self):
         if rank_distrib() == 0: self.folder.mkdir(parents=True, exist_ok=True)
@@ -305,25 +282,113 @@ class Checkpoint(Callback):
     def after_fit(self):
         if self.learn.train_iter != self.last_step: self.save()
 
+# %% ../nbs/05_learner.ipynb #l0500020
+@patch
+def save(self:Checkpoint)->Path|None:
+    "Write a checkpoint of the current state; refuse (return None) if any weight is not finite."
+    learn = self.learn
+    if not all(torch.isfinite(p).all() for p in learn.model.parameters()): return None
+    step = learn.train_iter
+    state = dict(step=step, epoch=learn.epoch, model=_bare(learn.model).state_dict(),
+                 opt=learn.opt.state_dict() if learn.opt is not None else None,
+                 loss=learn.loss_func.state_dict() if isinstance(learn.loss_func, nn.Module) else None,
+                 data_step=getattr(learn.dls.train, 'step', None), rng=_rng_state(),
+                 callbacks={k: cb.state_dict() for k, cb in self._stateful_cbs().items()})
+    path = self.folder / f'ckpt-{step:08d}.pt'
+    if rank_distrib() == 0:            # in a multi-process run the processes hold the same weights: only the first writes
+        with atomic_open(path, 'wb') as f: torch.save(state, f)
+        for p in sorted(self.folder.glob('ckpt-*.pt'))[:-self.keep]:
+            if p != path: p.unlink(missing_ok=True)
+    self.last_path, self.last_step = path, step
+    return path
+
+# %% ../nbs/05_learner.ipynb #l0500022
+@patch
+def load(self:Checkpoint, path:str|Path):
+    "Restore the learner's state from checkpoint `path`."
+    learn, path = self.learn, Path(path)
+    try: state = torch.load(path, map_location='cpu', weights_only=True)
+    except Exception as e:
+        raise DrlmError(f"cannot read the checkpoint {path} ({unreadable_reason(path, e)}): delete it to resume from the checkpoint before it, "
+                        "or start the run again with --force") from e
+    _bare(learn.model).load_state_dict(state['model'])
+    if learn.opt is None: learn.create_opt()
+    lr = learn.opt.hypers[-1]['lr']                      # the lr asked for now wins over the saved one
+    if state['opt'] is not None: learn.opt.load_state_dict(state['opt'])
+    learn.opt.set_hypers(lr=lr)
+    if state['loss'] is not None: learn.loss_func.load_state_dict(state['loss'])
+    learn.train_iter = state['step']
+    if state['data_step'] is not None: learn.dls.train.step = state['data_step']
+    for k, cb in self._stateful_cbs().items():
+        if k in state['callbacks']: cb.load_state_dict(state['callbacks'][k])
+    _set_rng_state(state['rng'])
+    self.last_path, self.last_step = path, state['step']
+
 # %% ../nbs/05_learner.ipynb #8793008f
 def adam(params, lr=1e-4, **kwargs):
     "PyTorch's Adam (defaults as the reference: betas 0.9/0.999, eps 1e-8, no weight decay) for fastai."
     return OptimWrapper(params, torch.optim.Adam, lr=lr, **kwargs)
 
+# %% ../nbs/05_learner.ipynb #l0500024
 def adamw(params, lr=1e-4, weight_decay=0.01, **kwargs):
     "PyTorch's AdamW (weight decay 0.01, the fine-tuning optimiser of the reference) for fastai."
     return OptimWrapper(params, torch.optim.AdamW, lr=lr, weight_decay=weight_decay, **kwargs)
 
+# %% ../nbs/05_learner.ipynb #l0500027
 def is_feature_source(source)->bool:
     "Whether `source` yields feature vectors rather than images (`phi.FeatureSource`, `phi.FeaturePool`: `input == 'features'`)."
     return getattr(source, 'input', 'images') == 'features'
 
+# %% ../nbs/05_learner.ipynb #l0500028
 def _source_info(renderer)->dict:
     space = getattr(renderer, 'space', None)
     return dict(name=getattr(renderer, 'name', type(renderer).__name__), size=getattr(renderer, 'size', None),
                 channels=getattr(renderer, 'channels', None),
                 factor_names=list(getattr(space, 'names', []) or []), factor_sizes=[int(s) for s in getattr(space, 'sizes', []) or []],
                 fixed={k: int(v) for k, v in (getattr(space, 'fixed', None) or {}).items()})
+
+# %% ../nbs/05_learner.ipynb #l0500031
+def _pretrain_dls(source, weak:bool, bs, steps_per_epoch, k, seed, n_valid, dev, size, centred, total_steps):
+    "The training stream and fixed validation set of a source: its own loaders (a `phi.FeaturePool`), or `synth_dataloaders`."
+    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `phi.FeaturePool`)
+        return source.dataloaders(bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
+                                  device=dev, total_steps=total_steps)
+    return synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
+                             device=dev, size=size, centred=centred, total_steps=total_steps)
+
+# %% ../nbs/05_learner.ipynb #l0500033
+def _pretrain_vae(source, dls, phi:bool, features, latent:int, arch:str, hidden:int)->nn.Module:
+    "The model: an `MLPVAE` on a feature source's vectors or on `features(images)`, else a `ConvVAE` of the renderer's images."
+    r = dls.renderer
+    if phi: return MLPVAE(int(source.dim), latent=latent, hidden=hidden)
+    if features is None: return ConvVAE(r.size, r.channels, latent=latent, arch=arch)
+    with torch.no_grad(): f = features(dls.train.one_batch()[0][:2])
+    if f.ndim != 2: raise DrlmError(f"features must map images to vectors (N, F), got shape {tuple(f.shape)}")
+    return MLPVAE(f.shape[1], latent=latent, hidden=hidden)
+
+# %% ../nbs/05_learner.ipynb #l0500035
+def _pretrain_cbs(model:str, seed:int, clip:float, features, channels_last:bool, mixed_precision)->list:
+    "The callbacks of a pretraining run, in their order."
+    cb_list = [LossSchedule(), StepSeed(seed), TrainingLog(), NaNGuard()]
+    if clip: cb_list.append(GradientClip(clip))
+    if model == 'factor-vae': cb_list.append(FactorVAECallback())
+    if features is not None: cb_list.append(FeatureInputs(features))
+    if channels_last: cb_list.append(ChannelsLast())
+    if mixed_precision: cb_list.append(VAEMixedPrecision(mixed_precision))
+    return cb_list
+
+# %% ../nbs/05_learner.ipynb #l0500037
+def _pretrain_config(source, model, loss, latent, bs, aggregator, weak, threshold, arch, lr, warmup_steps, seed, k, recon, clip,
+                     features, phi, kwargs, mixed_precision, recon_scale)->dict:
+    "The run's settings as the bundle records them."
+    return dict(task='pretrain', model=model, beta=loss.beta, latent=latent, bs=bs, aggregator=aggregator if weak else None,
+                threshold=threshold if weak and aggregator == 'argmax' else None, arch=arch, lr=lr,
+                warmup_steps=warmup_steps, seed=seed, k=k if weak else None, recon=recon, clip=clip,
+                input='images' if features is None and not phi else 'features',
+                features=(getattr(source, 'config', None) or repr(source)) if phi else
+                         None if features is None else (getattr(features, 'config', None) or repr(features)),
+                loss_kwargs={kk: v for kk, v in kwargs.items()}, mixed_precision=mixed_precision,
+                **(dict(recon_scale=recon_scale, size=getattr(source, 'size', None)) if phi else {}))
 
 # %% ../nbs/05_learner.ipynb #a97379cb
 def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
@@ -364,44 +429,21 @@ def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or 
     if mixed_precision == 'fp16' and dev.type != 'cuda': raise DrlmError(f"fp16 mixed precision needs a CUDA GPU (device {dev}); use mixed_precision='bf16' on the CPU")
     phi = is_feature_source(source)
     if phi and features is not None: raise DrlmError("a feature source already yields features: do not pass features= too")
-    if hasattr(source, 'dataloaders'):       # a source with loaders of its own (a `phi.FeaturePool`)
-        dls = source.dataloaders(bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
-                                 device=dev, total_steps=total_steps)
-    else: dls = synth_dataloaders(source, bs=bs, steps_per_epoch=steps_per_epoch, pairs=weak, k=k, seed=seed, n_valid=n_valid,
-                                  device=dev, size=size, centred=centred, total_steps=total_steps)
-    r = dls.renderer
+    dls = _pretrain_dls(source, weak, bs, steps_per_epoch, k, seed, n_valid, dev, size, centred, total_steps)
     recon = recon or ('gaussian' if phi else 'bernoulli')
     if recon_scale is None: recon_scale = float(source.dim) if phi else 1.
-    if phi: vae = MLPVAE(int(source.dim), latent=latent, hidden=hidden)
-    elif features is None: vae = ConvVAE(r.size, r.channels, latent=latent, arch=arch)
-    else:
-        with torch.no_grad(): f = features(dls.train.one_batch()[0][:2])
-        if f.ndim != 2: raise DrlmError(f"features must map images to vectors (N, F), got shape {tuple(f.shape)}")
-        vae = MLPVAE(f.shape[1], latent=latent, hidden=hidden)
+    vae = _pretrain_vae(source, dls, phi, features, latent, arch, hidden)
     net = WeakPairVAE(vae, aggregator, spec['average'], threshold) if weak else vae
     if warmup_steps is None: warmup_steps = total_steps // 8 if total_steps else 0
     loss = make_loss(model, beta=beta, latent=latent, warmup_steps=warmup_steps, recon=recon, recon_scale=recon_scale, **kwargs)
     if clip is None: clip = 1.0 if weak else 0.
-    cb_list = [LossSchedule(), StepSeed(seed), TrainingLog(), NaNGuard()]
-    if clip: cb_list.append(GradientClip(clip))
-    if model == 'factor-vae': cb_list.append(FactorVAECallback())
-    if features is not None: cb_list.append(FeatureInputs(features))
     if channels_last is None: channels_last = dev.type == 'cpu' and isinstance(vae, ConvVAE)
-    if channels_last: cb_list.append(ChannelsLast())
-    if mixed_precision: cb_list.append(VAEMixedPrecision(mixed_precision))
+    cb_list = _pretrain_cbs(model, seed, clip, features, channels_last, mixed_precision)
     learn = Learner(dls, net, loss_func=loss, opt_func=adam, lr=lr, cbs=cb_list + list(cbs or []))
-    src = _source_info(r)
-    names = src['factor_names'] if (weak and aggregator == 'labels') else None
-    learn.bundle_info = dict(
-        config=dict(task='pretrain', model=model, beta=loss.beta, latent=latent, bs=bs, aggregator=aggregator if weak else None,
-                    threshold=threshold if weak and aggregator == 'argmax' else None, arch=arch, lr=lr,
-                    warmup_steps=warmup_steps, seed=seed, k=k if weak else None, recon=recon, clip=clip,
-                    input='images' if features is None and not phi else 'features',
-                    features=(getattr(source, 'config', None) or repr(source)) if phi else
-                             None if features is None else (getattr(features, 'config', None) or repr(features)),
-                    loss_kwargs={kk: v for kk, v in kwargs.items()}, mixed_precision=mixed_precision,
-                    **(dict(recon_scale=recon_scale, size=getattr(source, 'size', None)) if phi else {})),
-        factor_names=names, source=src)
+    src = _source_info(dls.renderer)
+    learn.bundle_info = dict(config=_pretrain_config(source, model, loss, latent, bs, aggregator, weak, threshold, arch, lr, warmup_steps,
+                                                     seed, k, recon, clip, features, phi, kwargs, mixed_precision, recon_scale),
+                             factor_names=src['factor_names'] if (weak and aggregator == 'labels') else None, source=src)
     return learn
 
 # %% ../nbs/05_learner.ipynb #ea4de523
@@ -424,18 +466,13 @@ def save_bundle(self:Learner, path:str|Path, extra:dict|None=None)->Path:
     return save_bundle(path, self.model, extra=extra, **getattr(self, 'bundle_info', {}))
 
 # %% ../nbs/05_learner.ipynb #aada339d
-def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle`)
-                    z0=None, # start code (latent,); None: zeros
-                    dims=None, # the dims to show (default all)
-                    n:int=7, # values per dim
-                    span:float=2.5, # values go from -span to span
-                    names=None, # names of dims 0.. (e.g. the bundle's factor names)
-                    size:float=1.2, # inches per image
-                   ):
-    "A figure with one row of decoded images per latent dim as that dim sweeps [-span, span]."
-    import matplotlib.pyplot as plt
-    if names is None and isinstance(model, Bundle): names = model.factor_names
-    vae = _unwrap(getattr(model, 'model', model))
+def traversal_images(vae:nn.Module, # a VAE with an image decoder
+                     z0=None, # start code (latent,); None: zeros
+                     dims=None, # the dims to sweep (default all)
+                     n:int=7, # values per dim
+                     span:float=2.5, # values go from -span to span
+                    )->tuple:
+    "`(images (len(dims), n, C, H, W), values, dims)`: the decodings of `z0` with each dim swept over [-span, span]."
     latent = vae.latent
     dims = list(range(latent)) if dims is None else [int(d) for d in dims]
     bad = [d for d in dims if not 0 <= d < latent]
@@ -451,7 +488,21 @@ def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle
         with torch.inference_mode(): imgs = vae.decode(z.reshape(-1, latent).to(dev)).float().cpu()
     finally: vae.train(was)
     if imgs.ndim != 4: raise DrlmError("plot_traversals needs a model that decodes to images; for feature models use interpret.plot_traversals with real images")
-    imgs = imgs.reshape(len(dims), n, *imgs.shape[1:])
+    return imgs.reshape(len(dims), n, *imgs.shape[1:]), vals, dims
+
+# %% ../nbs/05_learner.ipynb #l0500054
+def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle`)
+                    z0=None, # start code (latent,); None: zeros
+                    dims=None, # the dims to show (default all)
+                    n:int=7, # values per dim
+                    span:float=2.5, # values go from -span to span
+                    names=None, # names of dims 0.. (e.g. the bundle's factor names)
+                    size:float=1.2, # inches per image
+                   ):
+    "A figure with one row of decoded images per latent dim as that dim sweeps [-span, span]."
+    import matplotlib.pyplot as plt
+    if names is None and isinstance(model, Bundle): names = model.factor_names
+    imgs, vals, dims = traversal_images(_unwrap(getattr(model, 'model', model)), z0, dims, n, span)
     fig, axs = plt.subplots(len(dims), n, figsize=(n * size, len(dims) * size), squeeze=False)
     for i, d in enumerate(dims):
         for j in range(n):
@@ -464,10 +515,74 @@ def plot_traversals(model:nn.Module, # a VAE with an image decoder (or a `Bundle
     return fig
 
 # %% ../nbs/05_learner.ipynb #d981511e
+def _resumed(out:Path, resume:bool, warmup_steps, steps_per_epoch, checkpoint_every)->tuple:
+    "`(the run's config or None, warmup_steps, steps_per_epoch, checkpoint_every)`: on resume, settings left to their default keep the values the run started with."
+    old = load_json(out/'config.json') if resume and (out/'config.json').exists() else None
+    if old is not None:
+        if warmup_steps is None: warmup_steps = old.get('warmup_steps')
+        if steps_per_epoch is None: steps_per_epoch = old.get('steps_per_epoch')
+        if checkpoint_every is None: checkpoint_every = old.get('checkpoint_every')
+    return old, warmup_steps, steps_per_epoch, checkpoint_every
+
+# %% ../nbs/05_learner.ipynb #l0500057
 _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 'bs', 'centred', 'arch', 'k',
              'threshold', 'warmup_steps', 'steps_per_epoch', 'recon', 'loss_kwargs',
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
+def _check_same_run(old:dict|None, cfg:dict, out:Path):
+    "Refuse to resume the run in `out` (config `old`) with settings that differ from this call's (`cfg`)."
+    if old is None: return
+    diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != to_plain(cfg.get(kk))}
+    if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
+                             ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
+
+# %% ../nbs/05_learner.ipynb #l0500060
+def _open_run(out:Path, cfg:dict, force:bool, resume:bool)->tuple:
+    "`(run folder, checkpoint folder, steps already done)`, the folder claimed and its config.json written."
+    rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
+    if resume and (last := latest_checkpoint(out/'checkpoints')[0]) is not None:     # checked before any file is written
+        check_torch_file(last, 'checkpoint', "delete it to resume from the checkpoint before it, or start the run again with --force")
+    if rank0:
+        out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
+        save_json(out/'config.json', cfg)
+    distrib_barrier()                        # the other processes wait until the folder is ready
+    ckdir = out/'checkpoints'
+    done = latest_checkpoint(ckdir)[1] if resume else 0
+    if resume and not done and rank0: print(f"no checkpoint in {ckdir} to continue from: pretraining starts from step 0")
+    return out, ckdir, done
+
+# %% ../nbs/05_learner.ipynb #l0500063
+def _train_steps(learn:Learner, ck:Checkpoint, out:Path, done:int, steps:int, spe:int, every:int, bs:int, progress:bool):
+    "Fit the steps from `done` to `steps`, under `memory_guard`, and write `history.csv` whatever happens."
+    ckdir, rank0 = ck.folder, rank_distrib() == 0
+    oom_hint = "a run keeps its batch size when resumed: start it again with --force, or write to a new --out"
+    with memory_guard(bs, '--bs', 'pretraining', oom_hint):
+        try:
+            if done < steps:
+                epochs = math.ceil(steps / spe) - done // spe
+                if progress and rank0: learn.fit(epochs)
+                else:
+                    with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
+            else: ck.load(latest_checkpoint(ckdir)[0])          # nothing left to train: rewrite the outputs
+        except KeyboardInterrupt:
+            if latest_checkpoint(ckdir)[0] is None: raise Interrupted(f"no checkpoint was saved yet (the first comes at step {every}): "
+                                                                       "no training is kept, and a rerun (--resume) starts from step 0") from None
+            raise
+        finally:                                                # a diverged, interrupted or out-of-memory run still leaves its history
+            if rank0 and (learn.train_iter > done or not (out/'history.csv').exists()):     # (a call that trained no step keeps it)
+                with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
+
+# %% ../nbs/05_learner.ipynb #l0500065
+def _write_outputs(learn:Learner, out:Path, source, phi:bool):
+    "`bundle.pt` (with the steps trained and a feature source's `bundle_extra()`) and, for a model of images, `traversals.png`."
+    learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter), **(source.bundle_extra() if phi else {})))
+    if phi: return                                          # a feature model decodes no images: no traversal figure
+    import matplotlib.pyplot as plt
+    fig = plot_traversals(learn.model, names=learn.bundle_info['factor_names'])
+    with atomic_open(out/'traversals.png', 'wb') as f: fig.savefig(f, format='png', dpi=80)
+    plt.close(fig)
+
+# %% ../nbs/05_learner.ipynb #l0500067
 @releases_locks
 def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
@@ -504,11 +619,7 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
         raise DrlmError(f"this process is one of {num_distrib()} (WORLD_SIZE): run drl_microscopy.distributed.distributed_pretrain, "
                         "which shares the work between them, rather than pretrain")
     out = Path(out)
-    old = load_json(out/'config.json') if resume and (out/'config.json').exists() else None
-    if old is not None:      # settings left to their default keep the values the run started with
-        if warmup_steps is None: warmup_steps = old.get('warmup_steps')
-        if steps_per_epoch is None: steps_per_epoch = old.get('steps_per_epoch')
-        if checkpoint_every is None: checkpoint_every = old.get('checkpoint_every')
+    old, warmup_steps, steps_per_epoch, checkpoint_every = _resumed(out, resume, warmup_steps, steps_per_epoch, checkpoint_every)
     spe = steps_per_epoch or min(steps, 1000)
     warmup = steps // 8 if warmup_steps is None else warmup_steps
     every = checkpoint_every or max(spe, steps // 20)
@@ -524,20 +635,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
                mixed_precision=_mixed_precision(mixed_precision), processes=max(1, num_distrib()))
     if phi: cfg.update(input='features', features=getattr(source, 'config', None) or repr(source), hidden=hidden, recon_scale=recon_scale)
     elif recon_scale is not None: cfg['recon_scale'] = recon_scale
-    if old is not None:
-        diff = {kk: (old.get(kk), cfg.get(kk)) for kk in _RUN_KEYS if old.get(kk) != to_plain(cfg.get(kk))}
-        if diff: raise DrlmError(f"cannot resume {out}: its settings differ from this call's: " +
-                                 ', '.join(f"{kk} {a!r} -> {b!r}" for kk, (a, b) in diff.items()))
-    rank0 = rank_distrib() == 0              # in a multi-process run only the first process writes files
-    if resume and (last := latest_checkpoint(out/'checkpoints')[0]) is not None:     # checked before any file is written
-        check_torch_file(last, 'checkpoint', "delete it to resume from the checkpoint before it, or start the run again with --force")
-    if rank0:
-        out = run_folder(out, force=force, resume=resume, meta=dict(task='pretrain'))
-        save_json(out/'config.json', cfg)
-    distrib_barrier()                        # the other processes wait until the folder is ready
-    ckdir = out/'checkpoints'
-    done = latest_checkpoint(ckdir)[1] if resume else 0
-    if resume and not done and rank0: print(f"no checkpoint in {ckdir} to continue from: pretraining starts from step 0")
+    _check_same_run(old, cfg, out)
+    out, ckdir, done = _open_run(out, cfg, force, resume)
     if isinstance(source, str):
         from drl_microscopy import synth
         source = synth.get_source(source, size=size, device=default_device(device))
@@ -547,29 +646,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
                              warmup_steps=warmup, steps_per_epoch=spe, seed=seed, device=device, size=size,
                              k=k, threshold=threshold, total_steps=steps, recon=recon, mixed_precision=mixed_precision,
                              cbs=[ck, *(cbs or [])], hidden=hidden, recon_scale=recon_scale, **kwargs)
-    oom_hint = "a run keeps its batch size when resumed: start it again with --force, or write to a new --out"
-    with memory_guard(bs, '--bs', 'pretraining', oom_hint):
-        try:
-            if done < steps:
-                epochs = math.ceil(steps / spe) - done // spe
-                if progress and rank0: learn.fit(epochs)
-                else:
-                    with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
-            else: ck.load(latest_checkpoint(ckdir)[0])          # nothing left to train: rewrite the outputs
-        except KeyboardInterrupt:
-            if latest_checkpoint(ckdir)[0] is None: raise Interrupted(f"no checkpoint was saved yet (the first comes at step {every}): "
-                                                                       "no training is kept, and a rerun (--resume) starts from step 0") from None
-            raise
-        finally:                                                # a diverged, interrupted or out-of-memory run still leaves its history
-            if rank0 and (learn.train_iter > done or not (out/'history.csv').exists()):     # (a call that trained no step keeps it)
-                with atomic_open(out/'history.csv') as f: learn.training_log.history.to_csv(f, index=False)
-    if not rank0: return out
-    learn.save_bundle(out/'bundle.pt', extra=dict(steps=int(learn.train_iter), **(source.bundle_extra() if phi else {})))
-    if phi: return out                                      # a feature model decodes no images: no traversal figure
-    import matplotlib.pyplot as plt
-    fig = plot_traversals(learn.model, names=learn.bundle_info['factor_names'])
-    with atomic_open(out/'traversals.png', 'wb') as f: fig.savefig(f, format='png', dpi=80)
-    plt.close(fig)
+    _train_steps(learn, ck, out, done, steps, spe, every, bs, progress)
+    if rank_distrib() == 0: _write_outputs(learn, out, source, phi)   # in a multi-process run only the first process writes files
     return out
 
 # %% ../nbs/05_learner.ipynb #94dd0954
@@ -580,6 +658,7 @@ class ReconTarget(Callback):
         x = self.learn.xb[0]
         self.learn.xb, self.learn.yb = (x,), (x,)
 
+# %% ../nbs/05_learner.ipynb #l0500039
 class FreezeDims(Callback):
     "Keep latent dims `dims` fixed: restore their rows of the μ and log σ² heads after every optimiser step."
     order = 20
@@ -592,6 +671,7 @@ class FreezeDims(Callback):
         with torch.no_grad():
             for p, v in zip(self.params, self.saved): p[self.dims] = v
 
+# %% ../nbs/05_learner.ipynb #l0500041
 def freeze_encoder(vae:nn.Module, # a ConvVAE or MLPVAE
                           n:int, # how many of the first encoder layers to freeze
                          )->list:
@@ -622,6 +702,31 @@ def _target_dls(target, bs, device, n_valid):
         return DataLoaders(train, valid, device=device)
     raise DrlmError(f"target must be a fastai DataLoaders or a tensor/array of images, got {type(target).__name__}")
 
+# %% ../nbs/05_learner.ipynb #l0500046
+def _check_inputs(vae:nn.Module, dls):
+    "Refuse a target whose inputs are not the shape the model takes."
+    xb = dls.train.one_batch()
+    x0 = xb[0] if isinstance(xb, (tuple, list)) else xb
+    want = ((vae.channels, vae.size, vae.size) if isinstance(vae, ConvVAE) else (vae.in_features,))
+    if tuple(x0.shape[1:]) != want:
+        raise DrlmError(f"the target's inputs have shape {tuple(x0.shape[1:])} but the model takes {want}: "
+                        f"load the target images at that size and number of channels")
+
+# %% ../nbs/05_learner.ipynb #l0500048
+def _finetune_cbs(vae:nn.Module, seed:int, freeze_encoder_layers:int, freeze_dims, channels_last:bool)->list:
+    "The callbacks of fine-tuning (freezing the first encoder layers on the way)."
+    cb_list = [ReconTarget(), LossSchedule(), StepSeed(seed), TrainingLog(), NaNGuard()]
+    if freeze_encoder_layers:
+        freeze_encoder(vae, freeze_encoder_layers)
+        cb_list.append(BnFreeze())
+    if freeze_dims:
+        bad = [d for d in freeze_dims if not 0 <= int(d) < vae.latent]
+        if bad: raise DrlmError(f"freeze_dims {bad} out of range for a model with {vae.latent} latent dims")
+        cb_list.append(FreezeDims(freeze_dims))
+    if channels_last: cb_list.append(ChannelsLast())
+    return cb_list
+
+# %% ../nbs/05_learner.ipynb #l0500051
 def finetune_learner(bundle, # a `Bundle`, or the path of a bundle file
                      target, # DataLoaders of (images, labels) or (images,) batches, or a tensor/array of images
                      epochs:int=20, # epochs to train (`learn.fit(learn.epochs)`); the paper: 20
@@ -645,26 +750,13 @@ def finetune_learner(bundle, # a `Bundle`, or the path of a bundle file
     dev = default_device(device)
     vae = copy.deepcopy(bundle.model).to(dev).train()
     dls = _target_dls(target, bs, dev, n_valid)
-    xb = dls.train.one_batch()
-    x0 = xb[0] if isinstance(xb, (tuple, list)) else xb
-    want = ((vae.channels, vae.size, vae.size) if isinstance(vae, ConvVAE) else (vae.in_features,))
-    if tuple(x0.shape[1:]) != want:
-        raise DrlmError(f"the target's inputs have shape {tuple(x0.shape[1:])} but the model takes {want}: "
-                        f"load the target images at that size and number of channels")
+    _check_inputs(vae, dls)
     src_cfg = dict(bundle.config or {})
     beta = src_cfg.get('beta', 1.) if beta is None else beta
     recon = recon or src_cfg.get('recon') or 'bernoulli'
     loss = BetaVAELoss(beta=beta, recon=recon, recon_scale=recon_scale)
-    cb_list = [ReconTarget(), LossSchedule(), StepSeed(seed), TrainingLog(), NaNGuard()]
-    if freeze_encoder_layers:
-        freeze_encoder(vae, freeze_encoder_layers)
-        cb_list.append(BnFreeze())
-    if freeze_dims:
-        bad = [d for d in freeze_dims if not 0 <= int(d) < vae.latent]
-        if bad: raise DrlmError(f"freeze_dims {bad} out of range for a model with {vae.latent} latent dims")
-        cb_list.append(FreezeDims(freeze_dims))
     if channels_last is None: channels_last = dev.type == 'cpu' and isinstance(vae, ConvVAE)
-    if channels_last: cb_list.append(ChannelsLast())
+    cb_list = _finetune_cbs(vae, seed, freeze_encoder_layers, freeze_dims, channels_last)
     learn = Learner(dls, vae, loss_func=loss, opt_func=partial(adamw, weight_decay=weight_decay), lr=lr,
                     cbs=cb_list + list(cbs or []))
     learn.epochs = epochs

@@ -17,6 +17,7 @@ from .metrics import plot_association
 from .morphology import morphology_table, to_display
 from .classify import plot_confusion
 from .names import is_inactive
+from .verdict import marked_names
 from .interpret import (save_figure, plot_traversals, traversal_gif, data_values, plot_importance, plot_scatter2d,
                                       correlate, plot_correlation, plot_open_set)
 from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml
@@ -24,8 +25,8 @@ from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
 __all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
-           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'marked_names',
-           'write_interpretation', 'key_measurements', 'morphology_cache', 'report']
+           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'write_interpretation',
+           'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def peak_memory_mb(children:bool=False)->float:
@@ -303,16 +304,11 @@ def _interpret_dims(job, dest:Path, res:dict, names:list)->tuple:
     return imp, ['dims.csv']
 
 # %% ../nbs/12_report.ipynb #12b00004
-def marked_names(layout:RunLayout, names:list)->list:
-    "The names with their verdict on the target (`cell_size ✓`, `stain_hue ✗`, `nucleus_size ?`), for figure labels; bare when the run has no verdict."
-    p = layout.verdict(0)
-    if not p.exists(): return list(names)
-    return [l if l == n else f"{n} {l[len(n) + 1]}" for n, l in zip(names, load_json(p)['labels'])]
-
 def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
     "`traversals.png` / `.gif`: each active dim over the range its test codes take (pixels), or the nearest real images (Φ)."
     ft = job.oriented(job.layout.finetuned(0), job.layout.names(0))
-    shown = marked_names(job.layout, names)          # a figure's labels carry each name's verdict on the target
+    p = job.layout.verdict(0)                       # a figure's labels carry each name's verdict on the target (`verdict.marked_names`)
+    shown = marked_names(names, p if p.exists() else None)
     z0 = np.median(zte, 0)
     show = [k for k, n in enumerate(names) if not is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
     if job.phi:

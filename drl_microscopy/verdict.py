@@ -4,15 +4,17 @@
 
 # %% ../nbs/09b_verdict.ipynb #b9000002
 from __future__ import annotations
-import math, colorsys
+import math, colorsys, re
+from pathlib import Path
 import numpy as np
 import pandas as pd
-from .core import DrlmError
+from .core import DrlmError, load_json
 from .synth import factor_measurement
 
 # %% auto #0
 __all__ = ['target_measurements', 'circular_linear_r', 'fisher_interval', 'dim_association', 'strongest_measurement',
-           'name_verdict', 'is_named', 'name_verdicts', 'verdict_label', 'verdict_labels', 'names_kept']
+           'name_verdict', 'is_named', 'name_verdicts', 'verdict_label', 'verdict_labels', 'verdict_rows',
+           'marked_name', 'marked_names', 'verdict_note', 'verdict_notes', 'names_kept']
 
 # %% ../nbs/09b_verdict.ipynb #b9000006
 def target_measurements(table:pd.DataFrame, # CellProfiler's measurements, one row per image (`morphology.morphology_table`)
@@ -117,7 +119,8 @@ def name_verdict(z, # the dim's codes on the target's test images (N,), oriented
 
 # %% ../nbs/09b_verdict.ipynb #b9000017
 def is_named(name:str)->bool:
-    "Whether a dim name is a factor's (not `free k`, `inactive k` or an index)."
+    "Whether a dim name is a factor's (not `free k`, `inactive k`, an index or the default `dim<k>`)."
+    if re.fullmatch(r'dim\d+', name or ''): return False
     return bool(name) and not name.startswith(('free', 'inactive', 'z')) or bool(factor_measurement(name or ''))
 
 def name_verdicts(codes, # codes of the target's test images (N, latent), oriented as named
@@ -150,6 +153,60 @@ def verdict_label(name:str, # the dim's measured name
 def verdict_labels(dim_names:list, verdicts:pd.DataFrame)->list:
     "`verdict_label` of every dim."
     return [verdict_label(nm, verdicts.loc[j].to_dict() if j in verdicts.index else None) for j, nm in enumerate(dim_names)]
+
+# %% ../nbs/09b_verdict.ipynb #b90000v2
+def verdict_rows(verdicts, # `name_verdicts`' table, a run's saved record (`names/seed<k>-verdict.json`, loaded or its path), a list of rows, or None
+                 n_dims:int, # the number of latent dims
+                )->list|None:
+    "The verdict of every dim as a dict (None for a dim without one); None when there is no verdict at all."
+    if verdicts is None: return None
+    if isinstance(verdicts, (str, Path)): verdicts = load_json(verdicts)
+    if isinstance(verdicts, pd.DataFrame): rows = verdicts.reset_index().to_dict('records')
+    elif isinstance(verdicts, dict) and 'verdicts' in verdicts: rows = verdicts['verdicts']
+    elif isinstance(verdicts, list): rows = [r for r in verdicts if r is not None]
+    else: raise DrlmError(f"not a verdict table or record: {type(verdicts).__name__}")
+    out = [None] * n_dims
+    for r in rows:
+        d = int(r['dim'])
+        if not 0 <= d < n_dims: raise DrlmError(f"the verdicts name dim {d} but the model has {n_dims} latent dims")
+        out[d] = r
+    return out
+
+# %% ../nbs/09b_verdict.ipynb #b90000v4
+def marked_name(name:str, # the dim's measured name
+                verdict:dict|None, # its verdict row (None: not checked)
+               )->str:
+    "The name with only its verdict's mark (`cell_size ✓`, `cell_size ✗`, `nucleus_size ?`), for a narrow label."
+    full = verdict_label(name, verdict)
+    return full if full == name else f"{name} {full[len(name) + 1]}"
+
+def marked_names(names:list, # the measured name of every dim
+                 verdicts=None, # anything `verdict_rows` reads; None: no verdict at all
+                )->list:
+    "`marked_name` of every dim, for figure labels and sliders; the names bare when there is no verdict at all."
+    rows = verdict_rows(verdicts, len(names))
+    return list(names) if rows is None else [marked_name(n, r) for n, r in zip(names, rows)]
+
+# %% ../nbs/09b_verdict.ipynb #b90000v6
+def verdict_note(name:str, # the dim's measured name
+                 verdict:dict|None, # its verdict row (None: not checked)
+                 checked:bool=True, # False when the run has no verdict at all
+                )->str:
+    "The verdict of a named dim in words, shown beside its mark; '' for a dim that carries no factor's name."
+    if not is_named(name): return ''
+    if not checked: return 'no verdict: not checked on the target'
+    if not verdict or verdict.get('verdict') == 'not checked': return "not checked: its measurement is not in the target's table"
+    r = f"r {verdict['r']:+.2f} with {verdict['measurement']}"
+    if verdict['verdict'] == 'confirmed': return f'✓ confirmed on these images ({r})'
+    tr = f"; tracks {verdict['tracks']} instead (r {verdict['tracks_r']:+.2f})" if verdict.get('tracks') else ''
+    return f'✗ not confirmed on these images ({r}){tr}'
+
+def verdict_notes(names:list, # the measured name of every dim
+                  verdicts=None, # anything `verdict_rows` reads; None: no verdict at all
+                 )->list:
+    "`verdict_note` of every dim."
+    rows = verdict_rows(verdicts, len(names))
+    return [verdict_note(n, None if rows is None else rows[k], rows is not None) for k, n in enumerate(names)]
 
 # %% ../nbs/09b_verdict.ipynb #b9000023
 def names_kept(source_names:list, # measured names after pretraining

@@ -17,11 +17,12 @@ from .core import DrlmError
 from .bundle import as_model
 from .morphology import to_display
 from .names import is_inactive
+from .verdict import verdict_rows, marked_names, verdict_notes
 from .interpret import (encode_mu, decode, resolve_dim, class_names_of,
                                       names_or_default, is_image_batch, latent_size)
 
 # %% auto #0
-__all__ = ['png_bytes', 'figure_png', 'LatentExplorer', 'DatasetExplorer']
+__all__ = ['png_bytes', 'figure_png', 'as_code', 'centroid_codes', 'LatentExplorer', 'DatasetExplorer']
 
 # %% ../nbs/10_widgets.ipynb #31bbda54
 def png_bytes(img, # an image (C,H,W) / (H,W,C) / (H,W) tensor or array in [0,1]
@@ -34,14 +35,34 @@ def png_bytes(img, # an image (C,H,W) / (H,W,C) / (H,W) tensor or array in [0,1]
     buf = io.BytesIO(); im.save(buf, format='PNG')
     return buf.getvalue()
 
+# %% ../nbs/10_widgets.ipynb #w1000002
 def figure_png(fig:Figure, dpi:int=80)->bytes:
     "PNG encoding of a matplotlib figure."
     buf = io.BytesIO(); fig.savefig(buf, format='png', dpi=dpi, bbox_inches='tight')
     return buf.getvalue()
 
+# %% ../nbs/10_widgets.ipynb #w1000005
+def as_code(v, # a code: tensor, array or list
+            latent:int, # the model's number of latent dims
+            what:str='code', # what it is, for the error message
+           )->np.ndarray:
+    "`v` as a float32 code of `latent` values, or an error naming `what`."
+    v = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, np.float32).reshape(-1)
+    if v.shape != (latent,): raise DrlmError(f"{what} has {v.size} values but the model has {latent} latent dims")
+    return v.copy()
+
+# %% ../nbs/10_widgets.ipynb #w1000007
+def centroid_codes(class_centroids, # dict class name → code, or a DataFrame (one row per class), or None
+                   latent:int, # the model's number of latent dims
+                  )->dict:
+    "{class name: code} of the class centroids, each checked by `as_code`."
+    if class_centroids is None: return {}
+    items = class_centroids.iterrows() if isinstance(class_centroids, pd.DataFrame) else class_centroids.items()
+    return {str(k): as_code(v, latent, f'centroid of {k!r}') for k, v in items}
+
 # %% ../nbs/10_widgets.ipynb #abc87c15
 class LatentExplorer:
-    "Sliders over the named latent dims of a model; the decoded image follows the code."
+    "Sliders over the named latent dims of a model, each name with its verdict; the decoded image follows the code."
     def __init__(self,
                  model_or_bundle, # a model with encode/decode, or a bundle
                  dim_names:list[str]|None=None, # names of the latent dims (default: the bundle's, else dim<k>)
@@ -51,46 +72,39 @@ class LatentExplorer:
                  step:float=0.01, # slider step
                  z_data=None, images=None, # codes and real images, for models that decode features
                  scale:int=4, # display upscaling of the image
+                 verdicts=None, # the names' verdicts on the target: `verdict.name_verdicts`' table, or a run's `names/seed<k>-verdict.json`
                 ):
         self.model = as_model(model_or_bundle)
         self.latent = latent_size(self.model, z0)
         self.dim_names = names_or_default(model_or_bundle, self.latent, dim_names)
-        self.z0 = np.zeros(self.latent, np.float32) if z0 is None else self._code(z0, 'z0')
+        self.verdicts = verdict_rows(verdicts, self.latent)
+        self.shown, self.notes = marked_names(self.dim_names, self.verdicts), verdict_notes(self.dim_names, self.verdicts)
+        self.z0 = np.zeros(self.latent, np.float32) if z0 is None else as_code(z0, self.latent, 'z0')
         self.z = self.z0.copy()
-        self.centroids = {}
-        if class_centroids is not None:
-            items = class_centroids.iterrows() if isinstance(class_centroids, pd.DataFrame) else class_centroids.items()
-            self.centroids = {str(k): self._code(v, f'centroid of {k!r}') for k, v in items}
+        self.centroids = centroid_codes(class_centroids, self.latent)
         self.lo, self.hi, self.step, self.scale = lo, hi, step, scale
         self.pixels = is_image_batch(decode(self.model, self.z[None]))
-        if not self.pixels:
-            if z_data is None or images is None:
-                raise DrlmError("this model's decoder outputs features, not images: pass z_data and images to show the nearest real image")
-            self.z_data = np.asarray(z_data, np.float32)
-            if len(self.z_data) != len(images): raise DrlmError(f"{len(images)} images but {len(self.z_data)} codes: they must match one to one")
-            self.images, self._sd = images, np.maximum(self.z_data.std(0), 1e-8)
+        if not self.pixels: self._real_images(z_data, images)
         self._syncing = False
         self._build()
 
-    def _code(self, v, what):
-        v = np.asarray(v.detach().cpu() if isinstance(v, torch.Tensor) else v, np.float32).reshape(-1)
-        if v.shape != (self.latent,): raise DrlmError(f"{what} has {v.size} values but the model has {self.latent} latent dims")
-        return v.copy()
+# %% ../nbs/10_widgets.ipynb #w1000010
+@patch
+def _real_images(self:LatentExplorer, z_data, images):
+    "Keep the real images (and their codes) a feature model's explorer shows in place of a decoding."
+    if z_data is None or images is None:
+        raise DrlmError("this model's decoder outputs features, not images: pass z_data and images to show the nearest real image")
+    self.z_data = np.asarray(z_data, np.float32)
+    if len(self.z_data) != len(images): raise DrlmError(f"{len(images)} images but {len(self.z_data)} codes: they must match one to one")
+    self.images, self._sd = images, np.maximum(self.z_data.std(0), 1e-8)
 
 # %% ../nbs/10_widgets.ipynb #2f4d58b6
-@patch
-def set(self:LatentExplorer, dim_or_name, value:float):
-    "Set one latent dim (index or name) to `value`; the sliders and image follow. Returns self."
-    d = resolve_dim(dim_or_name, self.dim_names, self.latent)
-    self.z[d] = np.float32(value)
-    self._refresh()
-    return self
-
 @patch
 def values(self:LatentExplorer)->dict:
     "The current code as {dim name: value}."
     return {n: float(v) for n, v in zip(self.dim_names, self.z)}
 
+# %% ../nbs/10_widgets.ipynb #w1000011
 @patch
 def image(self:LatentExplorer)->np.ndarray:
     "The current decoded image (H,W) or (H,W,3) in [0,1] (for feature models: the nearest real image)."
@@ -98,46 +112,34 @@ def image(self:LatentExplorer)->np.ndarray:
     i = int((((self.z_data - self.z)/self._sd)**2).sum(1).argmin())
     return to_display(self.images[i])
 
-@patch
-def reset(self:LatentExplorer, image=None):
-    "Back to the start code, or to the code (exactly the encoder mean μ) of `image`. Returns self."
-    self.z = self.z0.copy() if image is None else encode_mu(self.model, torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)[None])[0].copy()
-    self._refresh()
-    return self
-
-@patch
-def preset(self:LatentExplorer, class_name:str):
-    "Jump to the centroid code of a class. Returns self."
-    if str(class_name) not in self.centroids:
-        raise DrlmError(f"no centroid for class {class_name!r}; known classes: {sorted(self.centroids)}")
-    self.z = self.centroids[str(class_name)].copy()
-    self._refresh()
-    return self
-
 # %% ../nbs/10_widgets.ipynb #1c711983
 @patch
 def _build(self:LatentExplorer):
-    self.sliders = {}
+    self.sliders, self.verdict_labels, rows = {}, {}, []
     for d, n in enumerate(self.dim_names):
         if is_inactive(n): continue
-        s = widgets.FloatSlider(value=0., min=self.lo, max=self.hi, step=self.step, description=n,
-                                continuous_update=True, readout_format='.2f', layout=widgets.Layout(width='320px'))
+        s = widgets.FloatSlider(value=0., min=self.lo, max=self.hi, step=self.step, description=self.shown[d],
+                                continuous_update=True, readout_format='.2f', style={'description_width': '120px'},
+                                layout=widgets.Layout(width='360px'))
         s.observe(lambda ch, d=d: self._on_slider(d, ch['new']), names='value')
-        self.sliders[d] = s
+        self.sliders[d], self.verdict_labels[d] = s, widgets.Label(self.notes[d])
+        rows.append(widgets.HBox([s, self.verdict_labels[d]]))
     self.image_widget = widgets.Image(format='png')
     self.preset_menu = widgets.Dropdown(options=['(class centroid)'] + sorted(self.centroids), description='preset')
     self.preset_menu.observe(lambda ch: ch['new'] in self.centroids and self.preset(ch['new']), names='value')
     self.reset_button = widgets.Button(description='reset')
     self.reset_button.on_click(lambda _: self.reset())
-    self.widget = widgets.VBox([widgets.HBox([widgets.VBox(list(self.sliders.values())), self.image_widget]),
+    self.widget = widgets.VBox([widgets.HBox([widgets.VBox(rows), self.image_widget]),
                                 widgets.HBox([self.preset_menu, self.reset_button])])
     self._refresh()
 
+# %% ../nbs/10_widgets.ipynb #w1000013
 @patch
 def _on_slider(self:LatentExplorer, d, value):
     if self._syncing or abs(value - float(self.z[d])) < self.step/2: return
     self.set(d, value)
 
+# %% ../nbs/10_widgets.ipynb #w1000014
 @patch
 def _refresh(self:LatentExplorer):
     if not hasattr(self, 'sliders'): return
@@ -156,6 +158,33 @@ def _refresh(self:LatentExplorer):
 @patch
 def _ipython_display_(self:LatentExplorer): display(self.widget)
 
+# %% ../nbs/10_widgets.ipynb #w1000018
+@patch
+def set(self:LatentExplorer, dim_or_name, value:float):
+    "Set one latent dim (index or name) to `value`; the sliders and image follow. Returns self."
+    d = resolve_dim(dim_or_name, self.dim_names, self.latent)
+    self.z[d] = np.float32(value)
+    self._refresh()
+    return self
+
+# %% ../nbs/10_widgets.ipynb #w1000021
+@patch
+def reset(self:LatentExplorer, image=None):
+    "Back to the start code, or to the code (exactly the encoder mean μ) of `image`. Returns self."
+    self.z = self.z0.copy() if image is None else encode_mu(self.model, torch.as_tensor(np.asarray(image) if not isinstance(image, torch.Tensor) else image)[None])[0].copy()
+    self._refresh()
+    return self
+
+# %% ../nbs/10_widgets.ipynb #w1000023
+@patch
+def preset(self:LatentExplorer, class_name:str):
+    "Jump to the centroid code of a class. Returns self."
+    if str(class_name) not in self.centroids:
+        raise DrlmError(f"no centroid for class {class_name!r}; known classes: {sorted(self.centroids)}")
+    self.z = self.centroids[str(class_name)].copy()
+    self._refresh()
+    return self
+
 # %% ../nbs/10_widgets.ipynb #26adf332
 class DatasetExplorer:
     "Scatter of a data set in two named latent dims; a chosen point shows its image, reconstruction and code."
@@ -169,49 +198,27 @@ class DatasetExplorer:
                  z=None, # precomputed codes μ (N, latent), to skip encoding
                  bs:int=256, # batch size for encoding
                  scale:int=3, # display upscaling of images
+                 verdicts=None, # the names' verdicts on the target: `verdict.name_verdicts`' table, or a run's `names/seed<k>-verdict.json`
                 ):
         self.model, self.images, self.scale = as_model(model_or_bundle), images, scale
-        n = len(images)
-        if len(labels) != n: raise DrlmError(f"{n} images but {len(labels)} labels: they must match one to one")
-        if inputs is not None and len(inputs) != n: raise DrlmError(f"{n} images but {len(inputs)} inputs: they must match one to one")
+        for what, v in (('labels', labels), ('inputs', inputs)): _one_to_one(len(images), v, what)
         self.z = encode_mu(self.model, images if inputs is None else inputs, bs) if z is None else np.asarray(z, np.float32)
-        if len(self.z) != n: raise DrlmError(f"{n} images but {len(self.z)} codes: they must match one to one")
+        _one_to_one(len(images), self.z, 'codes')
         self.latent = self.z.shape[1]
         self.dim_names = names_or_default(model_or_bundle, self.latent, dim_names)
-        self.labels = np.asarray(labels)
-        self.class_of = class_names_of(labels, classes)
+        self.verdicts = verdict_rows(verdicts, self.latent)
+        self.shown, self.notes = marked_names(self.dim_names, self.verdicts), verdict_notes(self.dim_names, self.verdicts)
+        self.labels, self.class_of = np.asarray(labels), class_names_of(labels, classes)
         self.classes = list(classes) if classes is not None else sorted(set(self.class_of))
         active = [k for k, nm in enumerate(self.dim_names) if not is_inactive(nm)] or list(range(self.latent))
         self.x_dim, self.y_dim = active[0], active[1 % len(active)]
         self.index, self._syncing = 0, False
         self._build()
 
+def _one_to_one(n, v, what):
+    if v is not None and len(v) != n: raise DrlmError(f"{n} images but {len(v)} {what}: they must match one to one")
+
 # %% ../nbs/10_widgets.ipynb #c866a378
-@patch
-def set_axes(self:DatasetExplorer, x_name, y_name):
-    "Show the plane of two dims (names or indices). Returns self."
-    self.x_dim, self.y_dim = resolve_dim(x_name, self.dim_names, self.latent), resolve_dim(y_name, self.dim_names, self.latent)
-    self._refresh()
-    return self
-
-@patch
-def select(self:DatasetExplorer, index:int):
-    "Choose the point (image) `index`. Returns self."
-    if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.z):
-        raise DrlmError(f"index {index!r} is out of range: there are {len(self.z)} images")
-    self.index = int(index)
-    self._refresh()
-    return self
-
-@patch
-def pick(self:DatasetExplorer, x:float, y:float)->int:
-    "Choose the point nearest to (x, y) in the current plane (axes scaled by their std); returns its index."
-    P = self.z[:, [self.x_dim, self.y_dim]].astype(np.float64)
-    sd = np.maximum(P.std(0), 1e-8)
-    i = int((((P - [x, y])/sd)**2).sum(1).argmin())
-    self.select(i)
-    return i
-
 @patch
 def details(self:DatasetExplorer)->dict:
     "The chosen point: index, label, class name, code {dim name: value}, image, reconstruction (None for feature models), position."
@@ -222,23 +229,24 @@ def details(self:DatasetExplorer)->dict:
                 image=to_display(self.images[i]), reconstruction=to_display(out[0]) if is_image_batch(out) else None,
                 position=(float(self.z[i, self.x_dim]), float(self.z[i, self.y_dim])))
 
+# %% ../nbs/10_widgets.ipynb #w1000030
 @patch
 def scatter(self:DatasetExplorer)->Figure:
-    "The current scatter plot (the chosen point circled)."
+    "The current scatter plot (the chosen point circled), its axes labelled with the names and their verdict marks."
     fig = Figure(figsize=(4.5, 3.8)); ax = fig.add_subplot()
     xs, ys = self.z[:, self.x_dim], self.z[:, self.y_dim]
     for c in self.classes:
         m = self.class_of == c
         if m.any(): ax.scatter(xs[m], ys[m], s=9, alpha=0.7, label=str(c))
     ax.scatter([xs[self.index]], [ys[self.index]], s=160, facecolors='none', edgecolors='k', linewidths=2)
-    ax.set_xlabel(self.dim_names[self.x_dim]); ax.set_ylabel(self.dim_names[self.y_dim])
+    ax.set_xlabel(self.shown[self.x_dim]); ax.set_ylabel(self.shown[self.y_dim])
     ax.legend(fontsize=7); fig.tight_layout()
     return fig
 
 # %% ../nbs/10_widgets.ipynb #7e6efc64
 @patch
 def _build(self:DatasetExplorer):
-    opts = [(n, k) for k, n in enumerate(self.dim_names)]
+    opts = [(n, k) for k, n in enumerate(self.shown)]
     self.x_menu = widgets.Dropdown(options=opts, value=self.x_dim, description='x')
     self.y_menu = widgets.Dropdown(options=opts, value=self.y_dim, description='y')
     for m in (self.x_menu, self.y_menu): m.observe(lambda _: self._syncing or self.set_axes(self.x_menu.value, self.y_menu.value), names='value')
@@ -254,6 +262,7 @@ def _build(self:DatasetExplorer):
                                 widgets.HBox([self.plot_widget, widgets.VBox([widgets.HBox([self.image_widget, self.recon_widget]), self.code_widget])])])
     self._refresh()
 
+# %% ../nbs/10_widgets.ipynb #w1000031
 @patch
 def _refresh(self:DatasetExplorer):
     if not hasattr(self, 'plot_widget'): return
@@ -264,8 +273,36 @@ def _refresh(self:DatasetExplorer):
     self._syncing = True
     try: self.index_box.value, self.x_menu.value, self.y_menu.value = self.index, self.x_dim, self.y_dim
     finally: self._syncing = False
-    rows = ''.join(f'<tr><td>{n}</td><td>{v:+.3f}</td></tr>' for n, v in d['code'].items())
+    rows = ''.join(f'<tr><td>{s}</td><td>{v:+.3f}</td><td>{nt}</td></tr>' for s, v, nt in zip(self.shown, d['code'].values(), self.notes))
     self.code_widget.value = f"<b>#{self.index}: {d['class_name']}</b><table>{rows}</table>"
 
 @patch
 def _ipython_display_(self:DatasetExplorer): display(self.widget)
+
+# %% ../nbs/10_widgets.ipynb #w1000033
+@patch
+def set_axes(self:DatasetExplorer, x_name, y_name):
+    "Show the plane of two dims (names or indices). Returns self."
+    self.x_dim, self.y_dim = resolve_dim(x_name, self.dim_names, self.latent), resolve_dim(y_name, self.dim_names, self.latent)
+    self._refresh()
+    return self
+
+# %% ../nbs/10_widgets.ipynb #w1000036
+@patch
+def select(self:DatasetExplorer, index:int):
+    "Choose the point (image) `index`. Returns self."
+    if not isinstance(index, (int, np.integer)) or not 0 <= index < len(self.z):
+        raise DrlmError(f"index {index!r} is out of range: there are {len(self.z)} images")
+    self.index = int(index)
+    self._refresh()
+    return self
+
+# %% ../nbs/10_widgets.ipynb #w1000039
+@patch
+def pick(self:DatasetExplorer, x:float, y:float)->int:
+    "Choose the point nearest to (x, y) in the current plane (axes scaled by their std); returns its index."
+    P = self.z[:, [self.x_dim, self.y_dim]].astype(np.float64)
+    sd = np.maximum(P.std(0), 1e-8)
+    i = int((((P - [x, y])/sd)**2).sum(1).argmin())
+    self.select(i)
+    return i

@@ -313,6 +313,8 @@ def predict(run:str, # a finished run folder (drlm run or drlm transfer)
             resume:bool=False, # continue an interrupted --out
             force:bool=False, # replace an existing --out
             device:str='auto', # where encoders run: auto, cpu, cuda
+            n_jobs:int=0, # Dask worker processes that measure morphology (0: one per core; 1: none, in this process)
+            scheduler:str='', # address of an existing Dask cluster's scheduler to measure on, e.g. tcp://10.0.0.5:8786
            ):
     "Classify new images with a finished run, with the reason for each decision in named terms."
     import pandas as pd
@@ -320,14 +322,16 @@ def predict(run:str, # a finished run folder (drlm run or drlm transfer)
     from drl_microscopy.core import load_json
     if not images and not explain: raise DrlmError("give the images to predict (a folder, a CSV list or a file), or --explain FILE")
     if images:
-        P.predict(run, images, method=method or None, out=out, seed=seed, bs=bs, resume=resume, force=force, keep=False, device=device)
+        P.predict(run, images, method=method or None, out=out, seed=seed, bs=bs, resume=resume, force=force, keep=False, device=device,
+                  n_jobs=n_jobs or None, scheduler=scheduler or None)
         rows = pd.read_csv(out, usecols=['predicted', 'error'], keep_default_na=False)
         side = load_json(Path(out).with_name(Path(out).name + '.json'))
         bad = int((rows.error != '').sum())
         print(f"wrote {len(rows)} predictions to {out} (method {side['method']}/{side['classifier']})"
               + (f"; {bad} file(s) could not be read: see the error column" if bad else ''))
     if explain:
-        row = P.predict(run, [explain], method=method or None, seed=seed, progress=False, device=device).iloc[0]
+        row = P.predict(run, [explain], method=method or None, seed=seed, progress=False, device=device,
+                        n_jobs=n_jobs or None, scheduler=scheduler or None).iloc[0]
         print(P.explain_card(row))
 
 # %% ../nbs/14_cli.ipynb #c1100036

@@ -326,7 +326,7 @@ def _source_info(renderer)->dict:
                 fixed={k: int(v) for k, v in (getattr(space, 'fixed', None) or {}).items()})
 
 # %% ../nbs/05_learner.ipynb #a97379cb
-def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
+def pretrain_learner(source, # a renderer object, a `cells.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
                      model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
                      beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
                      latent:int=10, # latent dims
@@ -469,7 +469,7 @@ _RUN_KEYS = ('source', 'model', 'aggregator', 'beta', 'latent', 'size', 'seed', 
              'input', 'features', 'hidden', 'recon_scale')    # the last four: runs on a feature source only
 
 @releases_locks
-def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
+def pretrain(source='texture-sprites', # a `cells.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
              beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
@@ -539,8 +539,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
     done = latest_checkpoint(ckdir)[1] if resume else 0
     if resume and not done and rank0: print(f"no checkpoint in {ckdir} to continue from: pretraining starts from step 0")
     if isinstance(source, str):
-        from drl_microscopy import synth
-        source = synth.get_source(source, size=size, device=default_device(device))
+        from drl_microscopy import cells
+        source = cells.get_source(source, size=size, device=default_device(device))
     if centred and hasattr(source, 'centred'): source = source.centred()
     ck = Checkpoint(ckdir, every=every, resume=resume)
     learn = pretrain_learner(source, model, beta=beta, latent=latent, bs=bs, aggregator=aggregator, arch=arch, lr=lr,

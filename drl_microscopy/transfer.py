@@ -23,7 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from .core import DrlmError, set_seed, save_json, load_json, check_run_folder, releases_locks
 from .predict import save_run_model, RunModel, choose_method, class_montages, misclassified_cards
-from . import synth
+from . import cells
 from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
@@ -57,7 +57,7 @@ def image_format(cfg:RunConfig, # the run's settings (resolved)
         size = int((spec or {}).get('input_size') or cfg.backbone_size or 0)
         if not size: size = make_backbone(spec['name'] if spec else cfg.backbone, (spec or {}).get('weights', cfg.backbone_weights)).input_size
         return size, 3
-    ch = getattr(synth.SOURCES.get(cfg.source), 'channels', 3)
+    ch = getattr(cells.SOURCES.get(cfg.source), 'channels', 3)
     return cfg.size, ch if isinstance(ch, int) else 3
 
 # %% ../nbs/13_transfer.ipynb #13000002

@@ -12,7 +12,7 @@ import torch
 from .core import DrlmError, default_device, atomic_write, read_text, check_settings
 from . import cells
 from .losses import VAE_METHODS, check_labels_fit
-from .metrics import METRICS
+from .evaluation import METRICS
 from .model_zoo import ZOO_PREFIX, zoo_choice
 
 # %% auto #0

@@ -31,7 +31,7 @@ from .learner import finetune_learner, setting_names
 from .core import memory_guard
 from .features import make_backbone, backbone_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
-from . import metrics   # its `evaluate` (the name of this module's stage too)
+from . import evaluation   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report, pca_codes
 from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
@@ -402,7 +402,7 @@ def metrics_of(self:TransferJob, bundle_path, out_path):
     "Disentanglement scores of a bundle on its synthetic source (the metrics of the config)."
     b = self.bundle if Path(bundle_path) == self.bundle_path else load_bundle(bundle_path, device=self.dev)
     r = self.renderer
-    scores = metrics.evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
+    scores = evaluation.evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
     scores['bundle'] = str(bundle_path)
     save_json(out_path, scores)
 

@@ -381,10 +381,9 @@ def _blood_cells(size, channels, device, nuisances):
     return SynthTarget('blood-cells', cells, rules, common=dict(vacuoles=0, elongation=[0, 1], membrane=[0, 1], stain_hue=[0, 1, 5, 6, 7]),
                        description='stained blood-cell-like bright-field cells: lymphocyte, monocyte, eosinophil, basophil')
 
-# %% ../nbs/01a_cells.ipynb #c5a10004
+# %% ../nbs/01a_cells.ipynb #87ef74d7
 PRESETS = {'vacuoles': _vacuoles, 'blood-cells': _blood_cells}
 
-# %% ../nbs/01a_cells.ipynb #87ef74d7
 def target_preset(name:str, # 'vacuoles' or 'blood-cells'
                   size:int=64, # image side in pixels
                   channels:int=3, # 1 (grey) or 3 (RGB)
@@ -395,10 +394,9 @@ def target_preset(name:str, # 'vacuoles' or 'blood-cells'
     if name not in PRESETS: raise DrlmError(f"unknown target preset {name!r}; the presets are {', '.join(PRESETS)}")
     return PRESETS[name](size, channels, device, nuisances)
 
-# %% ../nbs/01a_cells.ipynb #c5a10005
+# %% ../nbs/01a_cells.ipynb #eec64adb
 SOURCES = {'texture-sprites': TextureSprites, 'synth-cells': SynthCells, 'synth-cells-brightfield': SynthCellsBrightfield}
 
-# %% ../nbs/01a_cells.ipynb #eec64adb
 def get_source(name:str, # 'texture-sprites', 'synth-cells', 'synth-cells-brightfield', or a preset: 'vacuoles', 'blood-cells'
                size:int=64, # image side in pixels
                **kwargs, # passed to the renderer or to `target_preset`

@@ -110,6 +110,27 @@ def factor_vae_batches(space, # a `FactorSpace` (only its free factors are used)
 METRICS = ('omes', 'mig', 'dci', 'sap', 'modularity', 'beta_vae', 'factor_vae')
 _PER_VALUE_METRICS = ('dci', 'sap', 'modularity')   # estimators trained and tested on a split of every factor value
 
+# %% ../nbs/07a_evaluation.ipynb #e7a10001
+def _check_request(source, # the synthetic source to evaluate on
+                   metrics, # the metrics asked for
+                   n:int, # images to render
+                  )->tuple:
+    "`(metrics, space, free factors, their names)` of an evaluation, every error raised before any image is rendered."
+    metrics = tuple(metrics)
+    bad = [m for m in metrics if m not in METRICS]
+    if bad: raise DrlmError(f"unknown metric(s) {bad}: choose from {METRICS}")
+    if not isinstance(n, (int, np.integer)) or n < 8: raise DrlmError(f"n must be an integer ≥ 8, got {n!r}")
+    space = source.space
+    free = list(space.free)
+    if not free: raise DrlmError("the source's factor space has no free factor: nothing to evaluate")
+    names = [str(space.names[j]) for j in free]
+    labelled = [m for m in metrics if m in _PER_VALUE_METRICS]
+    if labelled:            # these need every value of every factor at least twice: check before any image is rendered
+        k, big = max((int(space.sizes[j]), str(space.names[j])) for j in free)
+        if n < 8 * k: raise DrlmError(f"n = {n} is too few images for {', '.join(labelled)} on this source: its factor {big!r} has {k} values "
+                                      f"and each needs several images; use n ≥ {8 * k} (about {20 * k} for stable scores)")
+    return metrics, space, free, names
+
 # %% ../nbs/07a_evaluation.ipynb #d7a10002
 def evaluate(model_or_encoder, # callable images -> (N, D) codes, or an nn.Module with .encode(x) -> (mu, logvar)
              source, # a synthetic source: `.space` (a `FactorSpace`) and `.render(factors, seed=None)`
@@ -128,19 +149,7 @@ def evaluate(model_or_encoder, # callable images -> (N, D) codes, or an nn.Modul
             )->dict:
     "Disentanglement scores of an encoder on the free factors of a synthetic source, with the OMES association matrix."
     t_start = time.perf_counter()
-    metrics = tuple(metrics)
-    bad = [m for m in metrics if m not in METRICS]
-    if bad: raise DrlmError(f"unknown metric(s) {bad}: choose from {METRICS}")
-    if not isinstance(n, (int, np.integer)) or n < 8: raise DrlmError(f"n must be an integer ≥ 8, got {n!r}")
-    space = source.space
-    free = list(space.free)
-    if not free: raise DrlmError("the source's factor space has no free factor: nothing to evaluate")
-    names = [str(space.names[j]) for j in free]
-    labelled = [m for m in metrics if m in _PER_VALUE_METRICS]
-    if labelled:            # these need every value of every factor at least twice: check before any image is rendered
-        k, big = max((int(space.sizes[j]), str(space.names[j])) for j in free)
-        if n < 8 * k: raise DrlmError(f"n = {n} is too few images for {', '.join(labelled)} on this source: its factor {big!r} has {k} values "
-                                      f"and each needs several images; use n ≥ {8 * k} (about {20 * k} for stable scores)")
+    metrics, space, free, names = _check_request(source, metrics, n)
     m = n // 2
     fa, fb, changed = (np.asarray(o) for o in space.sample_pairs(m, k=1, seed=seed))
     t0 = time.perf_counter()

@@ -80,22 +80,30 @@ class FactorSpace:
             out[nm] = int(i)
         return out
 
-    @property
-    def free(self)->list:
-        "Indices of the factors that vary: more than one value and not fixed."
-        return [i for i, (nm, s) in enumerate(zip(self.names, self.sizes)) if s > 1 and nm not in self.fixed]
+# %% ../nbs/01_synth.ipynb #fa5e0001
+@patch(as_prop=True)
+def free(self:FactorSpace)->list:
+    "Indices of the factors that vary: more than one value and not fixed."
+    return [i for i, (nm, s) in enumerate(zip(self.names, self.sizes)) if s > 1 and nm not in self.fixed]
 
-    def fix(self, **name_to_index)->FactorSpace:
-        "A new space with these factors held at a value index (`'centre'` picks the middle index)."
-        new = copy.copy(self)
-        new.fixed = {**self.fixed, **self._checked_fix(name_to_index)}
-        return new
+# %% ../nbs/01_synth.ipynb #fa5e0002
+@patch
+def fix(self:FactorSpace, **name_to_index)->FactorSpace:
+    "A new space with these factors held at a value index (`'centre'` picks the middle index)."
+    new = copy.copy(self)
+    new.fixed = {**self.fixed, **self._checked_fix(name_to_index)}
+    return new
 
-    def __len__(self): return int(np.prod([self.sizes[i] for i in self.free], dtype=np.int64))
-    def __repr__(self):
-        fs = ', '.join(f"{n}={s}" for n, s in zip(self.names, self.sizes))
-        fx = f"; fixed {self.fixed}" if self.fixed else ''
-        return f"FactorSpace({fs}{fx})"
+# %% ../nbs/01_synth.ipynb #fa5e0003
+@patch
+def __len__(self:FactorSpace): return int(np.prod([self.sizes[i] for i in self.free], dtype=np.int64))
+
+# %% ../nbs/01_synth.ipynb #fa5e0004
+@patch
+def __repr__(self:FactorSpace):
+    fs = ', '.join(f"{n}={s}" for n, s in zip(self.names, self.sizes))
+    fx = f"; fixed {self.fixed}" if self.fixed else ''
+    return f"FactorSpace({fs}{fx})"
 
 # %% ../nbs/01_synth.ipynb #75e30bbe
 @patch

@@ -8,7 +8,7 @@ change at 64 px) and on the features of the frozen ImageNet `tf_efficientnet_lit
 """
 import argparse, os, time, datetime
 import torch
-from drl_microscopy.synth import SOURCES, SynthCells, get_source, factor_audit
+from drl_microscopy.cells import SOURCES, SynthCells, get_source, factor_audit
 from drl_microscopy.features import make_backbone
 from bench.results_md import write_section
 

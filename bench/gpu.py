@@ -12,7 +12,7 @@ memory from `torch.cuda.max_memory_allocated`. The CPU baseline runs the same le
 
 Quality: each `--quality` entry `model:lr` trains with `learner.pretrain` on the GPU for about `--quality-seconds`
 (steps calibrated from the float32 throughput, the models running side by side in their own processes), then is scored
-by `metrics.evaluate` on 10,000 images (the bar: OMES ≥ 0.7, DCI-D ≥ 0.6, MIG ≥ 0.3).
+by `evaluation.evaluate` on 10,000 images (the bar: OMES ≥ 0.7, DCI-D ≥ 0.6, MIG ≥ 0.3).
 """
 import argparse, datetime, json, os, platform, subprocess, sys, time
 from pathlib import Path
@@ -54,7 +54,7 @@ def quality_worker(model, lr, steps, out_dir, seed=0, device='cuda'):
     import torch
     from drl_microscopy.learner import pretrain, load_bundle
     from drl_microscopy.synth import TextureSprites
-    from drl_microscopy.metrics import evaluate
+    from drl_microscopy.evaluation import evaluate
     t = time.perf_counter()
     run = pretrain('texture-sprites', model=model, aggregator='labels', beta=1., steps=steps, bs=64, arch='burgess', lr=lr,
                    seed=seed, out=out_dir, centred=True, force=True, progress=False, device=device)
@@ -115,7 +115,7 @@ def record(res):
         L.append(f"| {r['device']} | {r['size']} | {r['mode']} | {r['steps']} | {r['images_per_s']:,.0f} | {ratio} | {r.get('peak_gpu_mib', '—')} | {r['loss_finite']} |")
     if res.get('quality'):
         L += ['', 'Quality bar with many more steps (same settings as `bench/quality.py`, but on the GPU; models side by side; '
-              'scores from `metrics.evaluate` on 10,000 images, DCI fast backend):', '',
+              'scores from `evaluation.evaluate` on 10,000 images, DCI fast backend):', '',
               '| model | lr | steps | train s | OMES | MIG | DCI-D | DCI-C | DCI-I | SAP | modularity | bar (OMES ≥ 0.7, DCI-D ≥ 0.6, MIG ≥ 0.3) |',
               '|---|---|---|---|---|---|---|---|---|---|---|---|']
         for q in res['quality']:

@@ -31,7 +31,8 @@ def scale_check(bundle_path, target, n, starts, seed=0):
     from drl_microscopy.bundle import load_bundle, encode
     from drl_microscopy.names import bundle_dim_names
     from drl_microscopy.morphology import measure_morphology
-    from drl_microscopy.synth import TextureSprites, SOURCES, target_preset
+    from drl_microscopy.synth import TextureSprites
+    from drl_microscopy.cells import SOURCES, target_preset
     b = load_bundle(bundle_path, device='cpu')
     names = bundle_dim_names(b)
     size = int(b.config.get('size', 64))

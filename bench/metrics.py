@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from drl_microscopy.synth import FactorSpace, TextureSprites  # noqa: E402
-from drl_microscopy.metrics import evaluate, dci, METRICS  # noqa: E402
+from drl_microscopy.metrics import dci  # noqa: E402
+from drl_microscopy.evaluation import evaluate, METRICS  # noqa: E402
 from bench.results_md import write_section  # noqa: E402
 
 TD_SIZES = (5, 7, 3, 6, 40, 32, 32)

@@ -1,5 +1,5 @@
 """Disentanglement quality bar (issue 4): train a model on TextureSprites (centred, 64 px) within a CPU-time
-budget with the project's defaults, then score it with `metrics.evaluate` on 10,000 images.
+budget with the project's defaults, then score it with `evaluation.evaluate` on 10,000 images.
 
     python -m bench.quality --minutes 25 --models ada-gvae beta-vae --record
 
@@ -21,7 +21,7 @@ def one(model, minutes, arch, bs, beta, seed, out, n_eval, aggregator, lr=1e-4):
     torch.set_num_threads(1)
     from drl_microscopy.learner import pretrain_learner, pretrain, load_bundle
     from drl_microscopy.synth import TextureSprites
-    from drl_microscopy.metrics import evaluate
+    from drl_microscopy.evaluation import evaluate
     src = TextureSprites(64).centred()
     # calibrate: seconds of CPU per step of this model
     learn = pretrain_learner(src, model, beta=beta, bs=bs, arch=arch, aggregator=aggregator, steps_per_epoch=12,
@@ -52,7 +52,7 @@ def record(results, cmd):
     lines = ['## Disentanglement quality bar (`bench/quality.py`)', '',
              f'Latest: `{cmd}` — {datetime.date.today()}; each row names its command below. 2 CPU cores, each model in its own process on 1 thread '
              f'(load average at the end {load:.1f}). TextureSprites with centred positions (5 free factors: texture, '
-             'color, shape, scale, orientation), 64 px; scores from `metrics.evaluate` on 10,000 rendered images '
+             'color, shape, scale, orientation), 64 px; scores from `evaluation.evaluate` on 10,000 rendered images '
              '(OMES from 5,000 intervention pairs, α = 0.5, avg pooling; DCI with the fast backend).', '',
              '| model | arch | β | lr | steps | train CPU min | OMES | MIG | DCI-D | DCI-C | DCI-I | SAP | modularity | bar (OMES ≥ 0.7, DCI-D ≥ 0.6, MIG ≥ 0.3) |',
              '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|']

@@ -10,8 +10,8 @@ import argparse, json, os, re, time, datetime
 from pathlib import Path
 import torch
 from drl_microscopy.learner import pretrain_learner
-from drl_microscopy.metrics import evaluate
-from drl_microscopy.synth import get_source
+from drl_microscopy.evaluation import evaluate
+from drl_microscopy.cells import get_source
 from bench.results_md import write_section
 
 

@@ -27,7 +27,8 @@ import torch
 from PIL import Image
 
 ROOT = Path(__file__).resolve().parents[1]
-from drl_microscopy.synth import TextureSprites, SynthCells, HUSL_COLORS  # noqa: E402
+from drl_microscopy.synth import TextureSprites, HUSL_COLORS  # noqa: E402
+from drl_microscopy.cells import SynthCells  # noqa: E402
 from bench.results_md import write_section  # noqa: E402
 
 

@@ -128,7 +128,7 @@ def synth(source:str='texture-sprites', # texture-sprites, synth-cells, or a lab
           force:bool=False, # overwrite an existing run folder
          ):
     "Render a synthetic source: contact sheet, samples and factors.csv."
-    from drl_microscopy.synth import write_synth_sample
+    from drl_microscopy.cells import write_synth_sample
     path = write_synth_sample(source, n=n, size=size, out=out, seed=seed, force=force)
     print(f"wrote {', '.join(sorted(p.name for p in Path(path).iterdir()))} to {path}")
     return path

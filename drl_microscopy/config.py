@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from .core import DrlmError, default_device, atomic_write, read_text, check_settings
-from . import synth
+from . import cells
 from .losses import VAE_METHODS, check_labels_fit
-from .metrics import METRICS
+from .evaluation import METRICS
 from .model_zoo import ZOO_PREFIX, zoo_choice
 
 # %% auto #0
@@ -175,12 +175,12 @@ def check_method(source:str, # the synthetic source
     "Check the settings of a source model's training, shared by `check_config` (`drlm run`) and `check_pretrain` (`drlm pretrain`)."
     _need(model in VAE_METHODS, f"unknown model {model!r}: use one of {', '.join(VAE_METHODS)}")
     _need(aggregator in ('labels', 'argmax'), f"unknown aggregator {aggregator!r}: use 'labels' or 'argmax'")
-    _need(source in synth.SOURCES or (auto and source == 'auto'), f"unknown source {source!r}: use {chr(39) + 'auto' + chr(39) + ' or ' if auto else ''}one of {', '.join(synth.SOURCES)}")
+    _need(source in cells.SOURCES or (auto and source == 'auto'), f"unknown source {source!r}: use {chr(39) + 'auto' + chr(39) + ' or ' if auto else ''}one of {', '.join(cells.SOURCES)}")
     _need(beta is None or (math.isfinite(beta) and beta >= 0), f"beta must be >= 0, got {beta}")
     if phi: _need(size >= 16, f"size must be at least 16, got {size}")
     else: _need(size >= 16 and size % 8 == 0, f"size must be a multiple of 8 and at least 16 for the pixel model, got {size}")
-    if latent and aggregator == 'labels' and VAE_METHODS[model].get('weak') and source in synth.SOURCES:
-        src = synth.get_source(source, 16)
+    if latent and aggregator == 'labels' and VAE_METHODS[model].get('weak') and source in cells.SOURCES:
+        src = cells.get_source(source, 16)
         check_labels_fit((src.centred() if hasattr(src, 'centred') else src).space, latent, source)   # sources are centred
 
 def check_config(cfg:RunConfig)->RunConfig:
@@ -229,7 +229,7 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
 # %% ../nbs/11_config.ipynb #c0f1a007
 def is_preset(target:str)->bool:
     "Whether `target` names a labelled synthetic preset (and no file or folder of that name exists)."
-    return target in synth.PRESETS and not Path(target).exists()
+    return target in cells.PRESETS and not Path(target).exists()
 
 def border_luminance(x:torch.Tensor, # images (N, C, H, W) in [0, 1]
                     )->float:
@@ -240,12 +240,12 @@ def border_luminance(x:torch.Tensor, # images (N, C, H, W) in [0, 1]
     return float(lum.median())
 
 def polarity_note(x_target:torch.Tensor, # the target's training images (N, C, H, W)
-                  source:str, # the synthetic source's name (`synth.SOURCES`)
+                  source:str, # the synthetic source's name (`cells.SOURCES`)
                   n:int=64, # source images rendered to compare
                  )->str|None:
     "A note when the target's background and the source's differ in brightness (one bright field, the other dark), else None."
-    if source not in synth.SOURCES or not len(x_target): return None
-    r = synth.get_source(source, size=32)
+    if source not in cells.SOURCES or not len(x_target): return None
+    r = cells.get_source(source, size=32)
     bs, bt = border_luminance(r.render(r.space.sample_factors(n, seed=0), seed=0)), border_luminance(x_target[:512])
     if (bt > 0.5) == (bs > 0.5): return None
     look = lambda v: 'bright (bright field)' if v > 0.5 else 'dark (fluorescence)'
@@ -308,11 +308,11 @@ def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should c
     if cfg.source == 'auto':
         if bundle is not None:
             name = bundle.source.get('name') if isinstance(bundle.source, dict) else bundle.source
-            src, why = (name if name in synth.SOURCES else 'auto'), None
+            src, why = (name if name in cells.SOURCES else 'auto'), None
         else: src, why = auto_source(images(cfg))
         notes['target'] += [m for m in (why, polarity_note(images(cfg), src)) if m]
         cfg = replace(cfg, source=src)
-        if src in synth.SOURCES: check_method(src, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, latent=cfg.latent)
+        if src in cells.SOURCES: check_method(src, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, latent=cfg.latent)
     if cfg.pretrain_run == 'auto':
         name, why = zoo_choice(cfg)
         cfg = replace(cfg, pretrain_run=f'{ZOO_PREFIX}{name}' if name else ''); notes['run'].append(why)

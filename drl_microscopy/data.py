@@ -609,7 +609,7 @@ def image_dataloaders(source:str|Path, # class folders, split folders, a CSV lis
     return _make_dls(dss, bs, vocab, table, report, device, num_workers)
 
 # %% ../nbs/02_data.ipynb #a3f94284
-def _render_split(preset, # a target preset (`synth.target_preset`)
+def _render_split(preset, # a target preset (`cells.target_preset`)
                   split:str, # 'train' or 'test'
                   n:int, seed:int, # how many images, rendered with which seed
                   channels:int|None, # 1 or 3; None: the preset's own
@@ -637,7 +637,7 @@ def _split_items(table:pd.DataFrame, parts:dict, split:str)->TensorItems:
     return TensorItems(x[torch.as_tensor(rows, dtype=torch.long)], y[rows])
 
 # %% ../nbs/02_data.ipynb #d0200071
-def preset_dataloaders(preset, # name of a `synth.target_preset`, or a preset object
+def preset_dataloaders(preset, # name of a `cells.target_preset`, or a preset object
                        n_train:int=1000, # training images (balanced over classes by the preset)
                        n_test:int=500, # test images, rendered with another seed
                        size:int=64, # image side
@@ -646,13 +646,13 @@ def preset_dataloaders(preset, # name of a `synth.target_preset`, or a preset ob
                        bs:int=64, # batch size
                        valid_pct:float=0.0, # stratified validation fraction of the training images
                        device=None, # where batches go
-                       **kwargs, # passed to `synth.target_preset`
+                       **kwargs, # passed to `cells.target_preset`
                       )->LabelledDataLoaders:
     "A labelled synthetic target as `LabelledDataLoaders`, like `image_dataloaders` for a real folder."
     if isinstance(preset, str):
-        from drl_microscopy import synth
+        from drl_microscopy import cells
         if channels is not None: kwargs['channels'] = channels
-        preset = synth.target_preset(preset, size=size, **kwargs)
+        preset = cells.target_preset(preset, size=size, **kwargs)
     if n_train < 1 or n_test < 1: raise DrlmError(f"n_train and n_test must be positive, got {n_train}, {n_test}")
     s_train, s_test = (int(s) for s in np.random.SeedSequence(seed).generate_state(2))
     names = list(getattr(getattr(preset, 'space', None), 'names', []))

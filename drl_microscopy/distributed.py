@@ -79,7 +79,7 @@ def process_device(device='auto', # 'auto', 'cpu' or 'cuda' (a multi-GPU run giv
     return torch.device('cuda', local)
 
 @delegates(pretrain, but=['cbs'])
-def distributed_pretrain(source='texture-sprites', # a `synth.get_source` name, or a renderer object
+def distributed_pretrain(source='texture-sprites', # a `cells.get_source` name, or a renderer object
                          device='auto', # 'auto', 'cpu' or 'cuda' (each process takes the GPU of its LOCAL_RANK)
                          mixed_precision:str|None=None, # 'bf16', 'fp16' (GPU) or None: float32, or the setting of `accelerate launch --mixed_precision`
                          sync_bn:bool|None=None, # synchronise BatchNorm statistics between processes (None: on GPUs; impossible on the CPU)

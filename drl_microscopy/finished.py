@@ -9,7 +9,7 @@ from .core import DrlmError, default_device, load_json, check_output, claim_outp
 from .bundle import load_bundle
 from .model_zoo import ZOO_PREFIX, zoo_models, zoo_bundle
 from .phi import source_renderer
-from .metrics import evaluate
+from .evaluation import evaluate
 from .names import evidence_names
 from .widgets import LatentExplorer, DatasetExplorer
 from .config import load_config

@@ -391,7 +391,7 @@ def _pretrain_config(source, model, loss, latent, bs, aggregator, weak, threshol
                 **(dict(recon_scale=recon_scale, size=getattr(source, 'size', None)) if phi else {}))
 
 # %% ../nbs/05_learner.ipynb #a97379cb
-def pretrain_learner(source, # a renderer object, a `synth.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
+def pretrain_learner(source, # a renderer object, a `cells.get_source` name, or a feature source (`phi.feature_source` / `feature_pool`)
                      model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
                      beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
                      latent:int=10, # latent dims
@@ -584,7 +584,7 @@ def _write_outputs(learn:Learner, out:Path, source, phi:bool):
 
 # %% ../nbs/05_learner.ipynb #l0500067
 @releases_locks
-def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
+def pretrain(source='texture-sprites', # a `cells.get_source` name, a renderer object, or a feature source (`phi.feature_source` / `feature_pool`)
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' or 'argmax'
              beta:float|None=1., # KL weight (TC weight for beta-tcvae; None: the method's default)
@@ -639,8 +639,8 @@ def pretrain(source='texture-sprites', # a `synth.get_source` name, a renderer o
     _check_same_run(old, cfg, out)
     out, ckdir, done = _open_run(out, cfg, force, resume)
     if isinstance(source, str):
-        from drl_microscopy import synth
-        source = synth.get_source(source, size=size, device=default_device(device))
+        from drl_microscopy import cells
+        source = cells.get_source(source, size=size, device=default_device(device))
     if centred and hasattr(source, 'centred'): source = source.centred()
     ck = Checkpoint(ckdir, every=every, resume=resume)
     learn = pretrain_learner(source, model, beta=beta, latent=latent, bs=bs, aggregator=aggregator, arch=arch, lr=lr,

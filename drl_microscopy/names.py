@@ -13,7 +13,8 @@ from scipy import stats
 from .core import DrlmError
 from .bundle import as_model
 from .classify import active_dims
-from .metrics import associate_dims, omes_from_association, evaluate
+from .metrics import associate_dims, omes_from_association
+from .evaluation import evaluate
 
 # %% auto #0
 __all__ = ['NAME_MIN_SCORE', 'NAME_CLEAR_RATIO', 'is_inactive', 'name_dims', 'bundle_dim_names', 'factor_signs', 'measured_names',

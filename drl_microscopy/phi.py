@@ -132,7 +132,7 @@ def bundle_extra(self:FeatureSource)->dict:
     return dict(backbone=self.config, scaler=self.scaler.state())
 
 # %% ../nbs/06a_phi.ipynb #f06a0099
-def feature_source(source, # a `synth.get_source` name, or a renderer object (used at its own size)
+def feature_source(source, # a `cells.get_source` name, or a renderer object (used at its own size)
                    backbone, # a `Backbone`, or a name for `make_backbone`
                    size:int|None=None, # image side for a source given by name (None: the backbone's input size)
                    centred:bool=True, # fix the position factors at the centre (sources with a `centred()` variant)
@@ -140,16 +140,16 @@ def feature_source(source, # a `synth.get_source` name, or a renderer object (us
                    n_fit:int=512, # rendered images the scaler is fitted on
                    fit_seed:int=12345, # their seed
                    bs:int=64, # images per backbone pass
-                   **kwargs, # more arguments of `synth.get_source`
+                   **kwargs, # more arguments of `cells.get_source`
                   )->FeatureSource:
     "A renderer at the backbone's input size seen through the backbone, with a min–max scaler fitted on `n_fit` rendered images."
     dev = default_device(device)
     bb = backbone if isinstance(backbone, Backbone) else make_backbone(backbone, device=dev)
     if isinstance(source, str):
-        from drl_microscopy import synth
+        from drl_microscopy import cells
         size = size or bb.input_size
         if not size: raise DrlmError(f"{bb!r} has no input size of its own: give the rendering size (size=)")
-        source = synth.get_source(source, size=size, device=dev, **kwargs)
+        source = cells.get_source(source, size=size, device=dev, **kwargs)
     if centred and hasattr(source, 'centred'): source = source.centred()
     x, _ = source.sample(n_fit, seed=fit_seed)
     scaler = FeatureScaler().fit(backbone_features(bb, x, bs).cpu().numpy())
@@ -316,13 +316,13 @@ def source_renderer(bundle, # a model bundle (its `source` description and, for 
                     device='cpu', # where to render
                    ):
     "The synthetic source a bundle was trained on, rebuilt (seen through its backbone for a Φ model)."
-    from drl_microscopy import synth
+    from drl_microscopy import cells
     src = bundle.source if isinstance(bundle.source, dict) else {'name': bundle.source}
     name = src.get('name')
-    if name not in synth.SOURCES: raise DrlmError(f"the model's source {name!r} is not a known synthetic source ({', '.join(synth.SOURCES)})")
+    if name not in cells.SOURCES: raise DrlmError(f"the model's source {name!r} is not a known synthetic source ({', '.join(cells.SOURCES)})")
     kw = {'device': default_device(device)}
-    if 'channels' in inspect.signature(synth.SOURCES[name]).parameters and src.get('channels'): kw['channels'] = src['channels']
-    r = synth.get_source(name, size=src.get('size') or 64, **kw)
+    if 'channels' in inspect.signature(cells.SOURCES[name]).parameters and src.get('channels'): kw['channels'] = src['channels']
+    r = cells.get_source(name, size=src.get('size') or 64, **kw)
     if src.get('fixed'): r = r.fix(**src['fixed'])
     bb, sc = phi_parts(bundle, device)
     return r if bb is None else FeatureSource(r, bb, sc)

@@ -13,7 +13,7 @@ import pandas as pd
 import torch
 from matplotlib.figure import Figure
 from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
-from .metrics import plot_association
+from .evaluation import plot_association
 from .morphology import morphology_table, to_display
 from .classify import plot_confusion
 from .names import is_inactive
@@ -275,7 +275,7 @@ def write_figures(job, # the run's `transfer.TransferJob` (its folder and settin
                       classes=classes, path=out/'figures'/'open_set.png')
 
 # %% ../nbs/12_report.ipynb #7ee4f3b0
-def write_evaluation(scores:dict, # a `metrics.evaluate` result (codes and factors are left out)
+def write_evaluation(scores:dict, # an `evaluation.evaluate` result (codes and factors are left out)
                      dim_names:list, # the model's dim names
                      out:Path, # the folder to write into
                     )->Path:

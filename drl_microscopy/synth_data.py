@@ -92,7 +92,7 @@ class SynthDataLoader(DataLoader):
         return b if self.device is None else tuple(o.to(self.device) for o in b)
 
 # %% ../nbs/02a_synth_data.ipynb #d7994f51
-def synth_dataloaders(source, # a renderer object, or a `synth.get_source` name ('texture-sprites', 'synth-cells', ...)
+def synth_dataloaders(source, # a renderer object, or a `cells.get_source` name ('texture-sprites', 'synth-cells', ...)
                       bs:int=64, # images (or pairs) per batch
                       steps_per_epoch:int=100, # training batches per epoch
                       pairs:bool=False, # weak pairs for Ada-GVAE / Ada-ML-VAE
@@ -104,13 +104,13 @@ def synth_dataloaders(source, # a renderer object, or a `synth.get_source` name 
                       centred:bool=False, # fix the position factors at the centre (TextureSprites)
                       total_steps:int|None=None, # stop the training stream after this many batches
                       target:str='clean', # reconstruction target: 'clean' (the factors without nuisances) or 'input'
-                      **kwargs, # more arguments of `synth.get_source`
+                      **kwargs, # more arguments of `cells.get_source`
                      )->DataLoaders:
     "fastai `DataLoaders` of synthetic images or weak pairs rendered on the fly (validation set fixed)."
     device = default_device(device)
     if isinstance(source, str):
-        from drl_microscopy import synth
-        source = synth.get_source(source, size=size, device=device, **kwargs)
+        from drl_microscopy import cells
+        source = cells.get_source(source, size=size, device=device, **kwargs)
     if centred:
         if not hasattr(source, 'centred'): raise DrlmError(f"source {getattr(source, 'name', source)!r} has no centred() variant")
         source = source.centred()

@@ -23,7 +23,7 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.inspection import permutation_importance
 from .core import DrlmError, set_seed, save_json, load_json, check_run_folder, releases_locks
 from .predict import save_run_model, RunModel, choose_method, class_montages, misclassified_cards
-from . import synth
+from . import cells
 from .models import ConvVAE, build_model
 from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
@@ -31,7 +31,7 @@ from .learner import finetune_learner, setting_names
 from .core import memory_guard
 from .features import make_backbone, backbone_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
-from . import metrics   # its `evaluate` (the name of this module's stage too)
+from . import evaluation   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report, pca_codes
 from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
@@ -57,7 +57,7 @@ def image_format(cfg:RunConfig, # the run's settings (resolved)
         size = int((spec or {}).get('input_size') or cfg.backbone_size or 0)
         if not size: size = make_backbone(spec['name'] if spec else cfg.backbone, (spec or {}).get('weights', cfg.backbone_weights)).input_size
         return size, 3
-    ch = getattr(synth.SOURCES.get(cfg.source), 'channels', 3)
+    ch = getattr(cells.SOURCES.get(cfg.source), 'channels', 3)
     return cfg.size, ch if isinstance(ch, int) else 3
 
 # %% ../nbs/13_transfer.ipynb #13000002
@@ -402,7 +402,7 @@ def metrics_of(self:TransferJob, bundle_path, out_path):
     "Disentanglement scores of a bundle on its synthetic source (the metrics of the config)."
     b = self.bundle if Path(bundle_path) == self.bundle_path else load_bundle(bundle_path, device=self.dev)
     r = self.renderer
-    scores = metrics.evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
+    scores = evaluation.evaluate(b.model, r, n=self.cfg.metrics_n, seed=0, metrics=self.cfg.metrics, device=self.dev)
     scores['bundle'] = str(bundle_path)
     save_json(out_path, scores)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from .core import DrlmError, load_json
-from .synth import factor_measurement
+from .cells import factor_measurement
 
 # %% auto #0
 __all__ = ['target_measurements', 'circular_linear_r', 'fisher_interval', 'dim_association', 'strongest_measurement',

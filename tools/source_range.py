@@ -15,7 +15,8 @@ import numpy as np, torch
 
 
 def wide_source(size, lo, hi, n):
-    from drl_microscopy.synth import SynthCellsBrightfield, FactorSpace, CELL_FACTORS
+    from drl_microscopy.synth import FactorSpace
+    from drl_microscopy.cells import SynthCellsBrightfield, CELL_FACTORS
     r = SynthCellsBrightfield(size)
     vals = dict(CELL_FACTORS, cell_size=np.linspace(lo, hi, n))
     r.space = FactorSpace(list(vals), [len(v) for v in vals.values()], list(vals.values()), None)

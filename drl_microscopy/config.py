@@ -19,8 +19,8 @@ from .morphology import COMPARTMENTS, NUCLEUS_RULES
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'FIELD_TYPES', 'PHI_BACKBONE', 'AUTO_SOURCES',
            'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config', 'load_config',
-           'check_method', 'check_config', 'check_pretrain', 'is_preset', 'border_luminance', 'polarity_note',
-           'auto_source', 'no_test_note', 'auto_backbone', 'resolve']
+           'check_method', 'check_config', 'compartment_settings', 'check_pretrain', 'is_preset', 'border_luminance',
+           'polarity_note', 'auto_source', 'no_test_note', 'auto_backbone', 'resolve']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features', 'pca')
@@ -213,6 +213,11 @@ def check_config(cfg:RunConfig)->RunConfig:
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
+
+# %% ../nbs/11_config.ipynb #c0f1a043
+def compartment_settings(cfg:RunConfig)->dict:
+    "`morphology_table`'s `objects` and `nucleus` for a run's CellProfiler measurements; `{}` (the whole cell) when `objects` is empty."
+    return dict(objects=tuple(cfg.objects), nucleus=cfg.nucleus) if cfg.objects else {}
 
 # %% ../nbs/11_config.ipynb #c0f1a020
 def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,

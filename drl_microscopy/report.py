@@ -212,8 +212,8 @@ def figure_names(held:bool)->list:
             + (['figures/open_set.png'] if held else []))
 
 # %% ../nbs/12_report.ipynb #rp176c611
-RULE_WORDS = dict(haematoxylin="the haematoxylin density of colour deconvolution (scikit-image's rgb2hed), for RGB bright-field stains",
-                  dark='the darkness of the green channel (of the grey level), for bright field', bright='the luminance, for fluorescence')
+RULE_WORDS = dict(haematoxylin="the haematoxylin density of colour deconvolution, scikit-image's rgb2hed, for RGB bright-field stains",
+                  dark='the darkness of the green channel, or of the grey level, for bright field', bright='the luminance, for fluorescence')
 
 def plot_masks(x, # test images (N, C, H, W) in [0, 1]
                y, # their class indices (N,)

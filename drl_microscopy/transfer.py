@@ -29,7 +29,7 @@ from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
 from .learner import finetune_learner, setting_names
 from .core import memory_guard
-from .features import make_backbone, backbone_features
+from .features import make_backbone, backbone_features, extract_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
 from . import metrics   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report, pca_codes
@@ -182,8 +182,8 @@ def raw_features(self:TransferJob):
     td = load_target(self.cfg, size=bb.input_size, channels=3, progress=self.bars)
     if not (np.array_equal(td.y_train, self.data.y_train) and np.array_equal(td.y_test, self.data.y_test)):
         raise DrlmError(f"the target read at {bb.input_size} px has other images than at the run's size: the raw-features baseline cannot pair them")
-    f = {s: backbone_features(bb, getattr(td, f'x_{s}')).cpu().numpy().astype(np.float32) for s in ('train', 'test')}
-    save_npz(self.out/'raw_features.npz', **f)
+    cache = morphology_cache().parent/'features'
+    save_npz(self.out/'raw_features.npz', **{s: np.asarray(extract_features(bb, getattr(td, f'x_{s}'), cache_dir=cache), np.float32) for s in ('train', 'test')})
 
 # %% ../nbs/13_transfer.ipynb #13000012
 @patch

@@ -14,12 +14,13 @@ from . import cells
 from .losses import VAE_METHODS, check_labels_fit
 from .evaluation import METRICS
 from .model_zoo import ZOO_PREFIX, zoo_choice
+from .morphology import COMPARTMENTS, NUCLEUS_RULES
 
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'FIELD_TYPES', 'PHI_BACKBONE', 'AUTO_SOURCES',
            'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config', 'load_config',
-           'check_method', 'check_config', 'check_pretrain', 'is_preset', 'border_luminance', 'polarity_note',
-           'no_test_note', 'auto_backbone', 'auto_source', 'resolve']
+           'check_method', 'check_config', 'compartment_settings', 'check_pretrain', 'is_preset', 'border_luminance',
+           'polarity_note', 'auto_source', 'no_test_note', 'auto_backbone', 'resolve']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features', 'pca')
@@ -32,6 +33,7 @@ METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + Cel
 
 PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
+# %% ../nbs/11_config.ipynb #c0f1a031
 @dataclass
 class RunConfig:
     "Every setting of a `drlm run` job: the flags of the command and the keys of its TOML file."
@@ -53,7 +55,9 @@ class RunConfig:
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
     classifiers:list = field(default_factory=lambda: ['gbt', 'mlp', 'linear']) # classifiers: gbt, mlp, linear (additive: standardised logistic regression, exact per-image contributions)
-    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features (Φ runs), pca (PCA-k of the same input)
+    baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features (the raw backbone features of the packaged tf_efficientnet_lite0: the black box, in pixel runs too), pca (PCA-k of the same input)
+    objects:list = field(default_factory=lambda: list(COMPARTMENTS)) # the objects CellProfiler's measurements read: cells, nuclei, cytoplasm (the nucleus segmented inside each cell, the cytoplasm between; columns Cells_…, Nuclei_…, Cytoplasm_… and their relations), or empty for the whole cell alone
+    nucleus:str = 'auto' # the nucleus rule of the compartments: 'auto' (haematoxylin by colour deconvolution for RGB bright field, dark for grey bright field, bright for fluorescence), 'haematoxylin', 'dark' or 'bright'
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
     lr:float = 1e-4 # AdamW learning rate of fine-tuning (the paper: 1e-4)
@@ -104,6 +108,7 @@ def _coerce(name, v):
     if not isinstance(v, (str, Path)): raise bad()
     return str(v)
 
+# %% ../nbs/11_config.ipynb #c0f1a033
 def make_config(config=None, # a TOML file, a dict, a `RunConfig`, or None for the defaults
                 **overrides, # settings that replace the file's (None: not given)
                )->RunConfig:
@@ -143,6 +148,7 @@ def to_toml(cfg:RunConfig|dict, # the settings
         lines.append(f"{k} = {_toml_value(v)}")
     return '\n'.join(lines) + '\n'
 
+# %% ../nbs/11_config.ipynb #c0f1a037
 def read_toml(path:str|Path)->dict:
     "The settings of a TOML file, with an error naming the file when it is missing or broken."
     path = Path(path)
@@ -183,6 +189,7 @@ def check_method(source:str, # the synthetic source
         src = cells.get_source(source, 16)
         check_labels_fit((src.centred() if hasattr(src, 'centred') else src).space, latent, source)   # sources are centred
 
+# %% ../nbs/11_config.ipynb #c0f1a040
 def check_config(cfg:RunConfig)->RunConfig:
     "Check the values of a config; the first bad one raises a `DrlmError` naming it. Returns the config."
     need = _need
@@ -198,12 +205,19 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(cfg.top_classes != 1, "top_classes=1 leaves a single class: classification needs at least two")
     need(not (cfg.classes and cfg.top_classes), "give either classes or top_classes, not both")
     need(len(cfg.classifiers) > 0, "classifiers is empty: give at least one of " + ', '.join(CLASSIFIERS))
-    for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS)):
+    for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS), ('objects', COMPARTMENTS)):
         bad = [v for v in getattr(cfg, k) if v not in allowed]
         need(not bad, f"unknown {k} {bad}: choose from {', '.join(allowed)}")
+    need(len(set(cfg.objects)) == len(cfg.objects), f"objects names an object twice: {cfg.objects}")
+    need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
+
+# %% ../nbs/11_config.ipynb #c0f1a043
+def compartment_settings(cfg:RunConfig)->dict:
+    "`morphology_table`'s `objects` and `nucleus` for a run's CellProfiler measurements; `{}` (the whole cell) when `objects` is empty."
+    return dict(objects=tuple(cfg.objects), nucleus=cfg.nucleus) if cfg.objects else {}
 
 # %% ../nbs/11_config.ipynb #c0f1a020
 def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
@@ -254,11 +268,19 @@ def polarity_note(x_target:torch.Tensor, # the target's training images (N, C, H
             f"({bs:.2f}): a model pretrained on a source of the target's polarity (drlm pretrain or drlm run --source {alt}) kept "
             "the meaning of its size dim on real sets (README: choosing a source)")
 
+def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, W)
+               )->tuple:
+    "`(source, why)`: the source `source='auto'` pretrains on, by the target's background: bright field → synth-cells-brightfield, dark → texture-sprites."
+    bt = border_luminance(x_target[:512])
+    src = 'synth-cells-brightfield' if bt > 0.5 else 'texture-sprites'
+    return src, f"source 'auto': {src}, as the target's background is {'bright' if bt > 0.5 else 'dark'} (median border luminance {bt:.2f})"
+
 def no_test_note(classes:list, test_pct:float)->str:
     "Why a run whose test split lacks these classes reports no balanced accuracy, and what to do."
     return (f"class(es) {', '.join(classes)} have no test image, so no balanced accuracy is reported (it would average over the other "
             f"classes only and read as a score for all): give each class at least two images, or raise --test-pct (now {test_pct})")
 
+# %% ../nbs/11_config.ipynb #c0f1a041
 PHI_BACKBONE = 'tf_efficientnet_lite0'   # the backbone whose ImageNet weights ship in a pip package (`features.PACKAGED_WEIGHTS`)
 AUTO_SOURCES = ('synth-cells-brightfield', 'texture-sprites')   # what `source='auto'` can choose
 
@@ -277,13 +299,6 @@ def auto_backbone(cfg:RunConfig, # a config with `backbone='auto'`
     return PHI_BACKBONE, (f"backbone 'auto': the features Φ of {PHI_BACKBONE} (ImageNet weights from its pip package), whose DRL codes "
                           "classified 3 of the 4 measured real sets better than pixels (Herlev-7, Herlev-2, NDSB-15; not PBC, where pixels "
                           "lead by 12 points) in bench/RESULTS.md's transfer table of 2026-12-05; it costs 2-3x the time and memory")
-
-def auto_source(x_target:torch.Tensor, # the target's training images (N, C, H, W)
-               )->tuple:
-    "`(source, why)`: the source `source='auto'` pretrains on, by the target's background: bright field → synth-cells-brightfield, dark → texture-sprites."
-    bt = border_luminance(x_target[:512])
-    src = 'synth-cells-brightfield' if bt > 0.5 else 'texture-sprites'
-    return src, f"source 'auto': {src}, as the target's background is {'bright' if bt > 0.5 else 'dark'} (median border luminance {bt:.2f})"
 
 # %% ../nbs/11_config.ipynb #c0f1a011
 AUTO_SETTINGS = ('source', 'pretrain_run', 'backbone')   # the settings 'auto' may stand for

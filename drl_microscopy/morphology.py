@@ -21,9 +21,10 @@ from .core import DrlmError, atomic_open, save_json, load_json
 # %% auto #0
 __all__ = ['NUCLEUS_RULES', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'GRANULARITY_SCALES',
            'COMPARTMENTS', 'OBJECT_NAMES', 'to_display', 'luminance', 'border_background', 'segment_object',
-           'measure_morphology', 'is_brightfield', 'nucleus_signal', 'segment_nucleus', 'segment_compartments',
-           'plot_compartments', 'cp_measure_functions', 'channel_names', 'cellprofiler_name', 'compartment_relations',
-           'n_workers', 'close_dask', 'dask_client', 'map_chunks', 'map_images', 'morphology_table']
+           'measure_morphology', 'is_brightfield', 'nucleus_rule', 'nucleus_signal', 'segment_nucleus',
+           'segment_compartments', 'plot_compartments', 'cp_measure_functions', 'channel_names', 'cellprofiler_name',
+           'compartment_relations', 'n_workers', 'close_dask', 'dask_client', 'map_chunks', 'map_images',
+           'morphology_table']
 
 # %% ../nbs/08a_morphology.ipynb #a8f38ae5
 def to_display(img)->np.ndarray:
@@ -179,14 +180,21 @@ def is_brightfield(image:np.ndarray, # image (C,H,W) in [0,1]
     border = np.concatenate([lum[0], lum[-1], lum[:, 0], lum[:, -1]])
     return bool(np.median(border) > lum[cell].mean()) if cell.any() else bool(np.median(border) > lum.mean())
 
+def nucleus_rule(image:np.ndarray, # image (C,H,W) in [0,1]
+                 cell:np.ndarray, # the cell's mask (H,W), for the 'auto' rule
+                 rule:str='auto', # one of `NUCLEUS_RULES`
+                )->str:
+    "The rule that segments this image's nucleus: `rule` itself, or what 'auto' stands for here ('haematoxylin', 'dark' or 'bright')."
+    if rule not in NUCLEUS_RULES: raise DrlmError(f"unknown nucleus rule {rule!r}: use {', '.join(map(repr, NUCLEUS_RULES))}")
+    if rule != 'auto': return rule
+    return ('haematoxylin' if image.shape[0] == 3 else 'dark') if is_brightfield(image, cell) else 'bright'
+
 def nucleus_signal(image:np.ndarray, # image (C,H,W) in [0,1]
                    cell:np.ndarray, # the cell's mask (H,W), for the 'auto' rule
                    rule:str='auto', # one of `NUCLEUS_RULES`
                   )->np.ndarray:
     "Per-pixel nucleus evidence (H,W): larger where the nucleus stain is stronger."
-    if rule not in NUCLEUS_RULES: raise DrlmError(f"unknown nucleus rule {rule!r}: use {', '.join(map(repr, NUCLEUS_RULES))}")
-    C = image.shape[0]
-    if rule == 'auto': rule = ('haematoxylin' if C == 3 else 'dark') if is_brightfield(image, cell) else 'bright'
+    rule, C = nucleus_rule(image, cell, rule), image.shape[0]
     if rule == 'haematoxylin':
         if C != 3: raise DrlmError(f"the 'haematoxylin' nucleus rule needs RGB images, got {C} channel(s): use 'dark' or 'bright'")
         with np.errstate(all='ignore'): return rgb2hed(np.moveaxis(image, 0, -1))[..., 0]

@@ -12,6 +12,7 @@ import torch
 from fastcore.basics import patch
 from .core import DrlmError, atomic_write, save_json, load_json, file_digest, default_device
 from .job import RunLayout
+from .config import compartment_settings
 from .classify import save_classifier, load_classifier, contributions, decision_scores
 
 # %% auto #0
@@ -87,7 +88,8 @@ def save_run_model(job, # the run's `TransferJob` (its folder, settings, data, s
     encoders = {'drl-transfer': (L.finetuned(seed), L.names(seed)),
                 'no-finetune': (Path(job.bundle_path), L.names('source')), 'scratch': (L.scratch(seed), None)}
     for method, byc in results.items():
-        if method not in reps or method == 'pca':               # PCA-k is a yardstick of the table, not a model to score new cells with
+        if method not in reps or method == 'pca' or (method == 'features' and not job.phi):   # PCA-k, and a pixel run's backbone features
+            # (read at the backbone's own size), are yardsticks of the table, not models to score new cells with
             for r in byc.values(): r.pop('model', None)          # (results.json keeps no fitted model either way)
             continue
         m = dict(names=list(reps[method][2]), classifiers={}, **_method_features(job, method, reps))
@@ -102,7 +104,8 @@ def save_run_model(job, # the run's `TransferJob` (its folder, settings, data, s
                                          balanced_accuracy=r.get('balanced_accuracy'), kind=type(model).__name__)
         methods[method] = m
     man = dict(format=MODEL_FORMAT, version=MODEL_VERSION, seed=seed, classes=list(job.data.classes), image=dict(size=int(size), channels=int(channels)),
-               input='features' if job.phi else 'pixels', morphology=_morphology_settings(), methods=methods, files=files)
+               input='features' if job.phi else 'pixels', methods=methods, files=files,
+               morphology=dict(_morphology_settings(), **{k: list(v) if k == 'objects' else v for k, v in compartment_settings(job.cfg).items()}))
     return save_json(dest/'manifest.json', man)
 
 # %% ../nbs/12b_predict.ipynb #b7a10012
@@ -189,7 +192,7 @@ def values(self:RunModel, x:torch.Tensor, # prepared images (N, C, H, W) at the 
         kind = 'basic' if method == 'morphology-basic' else 'cellprofiler'
         st, s = m['morphology'], self.manifest['morphology']
         kw = dict(method=s['method'], classes=s['classes'], smooth=s['smooth'], glcm_levels=s['glcm_levels'])
-        if kind == 'cellprofiler': kw['measurements'] = tuple(s['measurements'])
+        if kind == 'cellprofiler': kw.update(measurements=tuple(s['measurements']), **(dict(objects=tuple(s['objects']), nucleus=s['nucleus']) if s.get('objects') else {}))
         t, _ = morphology_table(x, kind=kind, n_jobs=self.n_jobs, scheduler=self.scheduler, **kw)
         v = t[st['columns']].to_numpy(np.float64)
         parts_raw.append(v); parts_in.append(standardise(v, st))

@@ -14,7 +14,7 @@ import torch
 from matplotlib.figure import Figure
 from .core import DrlmError, atomic_write, save_json, load_json, claim_output, releases_locks
 from .evaluation import plot_association
-from .morphology import morphology_table, to_display
+from .morphology import morphology_table, to_display, plot_compartments, segment_compartments, nucleus_rule
 from .classify import plot_confusion
 from .names import is_inactive
 from .verdict import marked_names
@@ -24,9 +24,9 @@ from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml
 from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
-__all__ = ['peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
-           'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation', 'write_interpretation',
-           'key_measurements', 'morphology_cache', 'report']
+__all__ = ['RULE_WORDS', 'peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
+           'plot_masks', 'masks_caption', 'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation',
+           'write_interpretation', 'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def peak_memory_mb(children:bool=False)->float:
@@ -172,6 +172,7 @@ def write_results(job, # the run's `transfer.TransferJob` (folder, settings, sta
                source_model=dict(path=str(job.bundle_path), input='features' if job.phi else 'pixels', config=b.config,
                                  factor_names=b.factor_names, source=b.source,
                                  backbone=b.backbone),
+               morphology=load_json(out/'morphology.json') if (out/'morphology.json').exists() else None,
                dim_names=c0['dim_names'], name_verdicts={str(s): load_json(L.verdict(s)) for s in range(cfg.seeds) if L.verdict(s).exists()},
                accuracy=accuracy, accuracy_table=table, accuracy_withheld=withheld, per_seed=per_seed,
                importance=imp.reset_index().to_dict('records'), open_set=osr, disentanglement=dis, checks=checks, check_sentences=sentences,
@@ -210,6 +211,38 @@ def plot_accuracy(results:dict, # a `results.json` dict
 def figure_names(held:bool)->list:
     return (['figures/examples.png', 'figures/accuracy.png', 'figures/confusion.png', 'figures/importance.png', 'figures/scatter.png']
             + (['figures/open_set.png'] if held else []))
+
+# %% ../nbs/12_report.ipynb #rp176c611
+RULE_WORDS = dict(haematoxylin="the haematoxylin density of colour deconvolution, scikit-image's rgb2hed, for RGB bright-field stains",
+                  dark='the darkness of the green channel, or of the grey level, for bright field', bright='the luminance, for fluorescence')
+
+def plot_masks(x, # test images (N, C, H, W) in [0, 1]
+               y, # their class indices (N,)
+               classes:list, # class names
+               nucleus:str='auto', # the run's nucleus rule (`morphology.NUCLEUS_RULES`)
+               per_class:int=2, # images per class
+               most:int=16, # at most this many images
+               path:str|Path|None=None, # write the figure as PNG here
+               seed:int=0, # which images (a seeded draw)
+              )->dict:
+    "Draw the cell and nucleus outlines of a sample of images; `{'n', 'nucleus', 'rules': {rule: count}, 'no_nucleus', 'indices'}` for the caption."
+    y, g = np.asarray(y), np.random.default_rng(seed)
+    idx = [int(i) for c in range(len(classes)) for i in np.sort(g.choice(np.flatnonzero(y == c), min(per_class, int((y == c).sum())), replace=False))][:most]
+    if not idx: raise DrlmError("plot_masks needs at least one image")
+    ims = [np.asarray(x[i], np.float32) for i in idx]
+    fig = plot_compartments(ims, n=len(ims), ncols=min(8, len(ims)), titles=[classes[y[i]] for i in idx], nucleus=nucleus)
+    comps = [segment_compartments(im, nucleus=nucleus) for im in ims]
+    rules = [nucleus_rule(im, c['cell'], nucleus) for im, c in zip(ims, comps)]
+    no_nuc = sum(not c['nucleus'].any() for c in comps)
+    save_figure(fig, path); _close(fig)
+    return dict(n=len(idx), nucleus=nucleus, rules={r: rules.count(r) for r in sorted(set(rules))}, no_nucleus=int(no_nuc), indices=idx)
+
+def masks_caption(info:dict)->str:
+    "The caption of the masks figure: what is drawn, and which rule segmented the nuclei shown."
+    how = '; '.join(f"{r} on {k} of {info['n']} ({RULE_WORDS[r]})" for r, k in info['rules'].items())
+    return (f"Outlines of the cell (green) and of its nucleus (magenta) on {info['n']} test images, as measured; the cytoplasm is the cell "
+            f"minus the nucleus. The cell: contrast to the background (Otsu). The nucleus: Otsu's threshold inside the cell, rule "
+            f"'{info['nucleus']}': {how}." + (f" No nucleus found in {info['no_nucleus']} of them (titles in red)." if info['no_nucleus'] else ''))
 
 # %% ../nbs/12_report.ipynb #rp176c603
 def plot_examples(x, # images (N, C, H, W) in [0, 1]
@@ -392,6 +425,7 @@ def write_interpretation(job, # the run's `transfer.TransferJob` (its folder, or
 _KEY_MEASUREMENTS = ('AreaShape_Area', 'AreaShape_Perimeter', 'AreaShape_MajorAxisLength', 'AreaShape_MinorAxisLength', 'AreaShape_Eccentricity',
                      'AreaShape_Solidity', 'AreaShape_FormFactor', 'AreaShape_Orientation', 'AreaShape_MaxFeretDiameter')
 _KEY_PREFIXES = ('Intensity_MeanIntensity_', 'Texture_Contrast_', 'Granularity_1_')
+_KEY_NUCLEUS = ('Nuclei_AreaShape_Area', 'Math_NucleusCellAreaRatio', 'Cells_Children_Nuclei_Count', 'Nuclei_AreaShape_Solidity')
 
 def key_measurements(columns:list, # the measurement columns of a morphology table
                      most:int=20, # at most this many
@@ -399,12 +433,13 @@ def key_measurements(columns:list, # the measurement columns of a morphology tab
     "The measurements shown in a correlation figure: CellProfiler's size/shape ones, then mean intensity, contrast and granularity per channel (all of a small table)."
     cols = list(columns)
     if len(cols) <= most: return cols
-    keys = [c for c in _KEY_MEASUREMENTS if c in cols]
+    cell = 'Cells_' if any(c.startswith('Cells_') for c in cols) else ''       # a compartment table: the cell's, then the nucleus's
+    keys = [cell + c for c in _KEY_MEASUREMENTS if cell + c in cols] + [c for c in _KEY_NUCLEUS if c in cols]
     for pre in _KEY_PREFIXES:
         seen = set()
         for c in cols:                       # the first column of the set for each channel (Texture_Contrast_red_3_00_256, ...)
-            if c.startswith(pre) and 'Edge' not in c:
-                ch = c[len(pre):].split('_')[0]
+            if c.startswith(cell + pre) and 'Edge' not in c:
+                ch = c[len(cell + pre):].split('_')[0]
                 if ch not in seen: seen.add(ch); keys.append(c)
     return keys[:most]
 
@@ -457,6 +492,21 @@ def _report_dataset(run:Path, res:dict)->list:
              + ''.join(f'<p class="note">{_esc(n)}</p>' for n in tg.get('notes', []))
              + (('<details><summary>skipped files</summary>' + _table(sk, ['path', 'reason']) + '</details>') if sk else ''))
     return out
+
+# %% ../nbs/12_report.ipynb #rpsec09
+def _report_compartments(run:Path, res:dict)->list:
+    "What CellProfiler's measurements read: the objects, the masks of a sample of test images, the images without a nucleus."
+    cp = (res.get('morphology') or {}).get('cellprofiler')
+    if not cp: return []
+    if not cp.get('objects'): return ['<h2 id="compartments">Compartments</h2><p>CellProfiler\'s measurements read the whole cell of each image (no compartments: <code>objects</code> is empty).</p>']
+    miss = cp.get('no_nucleus') or []
+    return ['<h2 id="compartments">Compartments</h2><p>CellProfiler\'s measurements read each image\'s '
+            + _esc(', '.join(cp['objects'])) + ' (columns <code>Cells_…</code>, <code>Nuclei_…</code>, <code>Cytoplasm_…</code>, and the '
+            'nucleus\'s relations to its cell: lobes, distance between centres, area ratio).</p>'
+            + (f"<p>{_esc(masks_caption(cp['masks']))}</p>" + _img(run/'figures'/'compartments.png', 'cell and nucleus outlines') if cp.get('masks') else '')
+            + f"<p>No nucleus found in {cp.get('n_no_nucleus', 0)} of {cp.get('n_images', '?')} images"
+            + (": their nucleus and cytoplasm measurements take the training median.</p><details><summary>images without a nucleus</summary>"
+               + _table([dict(image=k) for k in miss], ['image'], ['split/index']) + '</details>' if miss else '.</p>')]
 
 # %% ../nbs/12_report.ipynb #rpsec03
 def _report_accuracy(run:Path, res:dict, cfg)->list:
@@ -607,13 +657,13 @@ def report(run:str, # a transfer run folder (`drlm transfer` or `drlm run`)
     res = load_json(run/'results.json')
     cfg = make_config(res['settings'])
     tg = res['target']
-    S = [h for part in (_report_head(run, res), _report_dataset(run, res), _report_accuracy(run, res, cfg), _report_factors(run, res),
+    S = [h for part in (_report_head(run, res), _report_dataset(run, res), _report_compartments(run, res), _report_accuracy(run, res, cfg), _report_factors(run, res),
                         _report_morphology(run, res), _report_disentanglement(run, res), _report_open_set(run, res), _report_reproduce(run, res, cfg))
          for h in part]
     css = ('body{font-family:sans-serif;max-width:1100px;margin:auto;padding:1em;color:#222}table{border-collapse:collapse;margin:.6em 0}'
            'td,th{border:1px solid #ccc;padding:2px 8px;font-size:90%}th{background:#eee}img{max-width:100%;margin:.4em 0;display:block}'
            '.note,.missing{color:#666;font-size:90%}pre{background:#f4f4f4;padding:.6em;overflow-x:auto;white-space:pre-wrap}')
-    nav = ' · '.join(f'<a href="#{a}">{n}</a>' for a, n in (('dataset', 'dataset'), ('accuracy', 'accuracy'), ('factors', 'named factors'),
+    nav = ' · '.join(f'<a href="#{a}">{n}</a>' for a, n in (('dataset', 'dataset'), ('compartments', 'compartments'), ('accuracy', 'accuracy'), ('factors', 'named factors'),
                      ('importance', 'importance'), ('morphology', 'morphology'), ('why', 'why these predictions'), ('disentanglement', 'disentanglement'), ('openset', 'open set'), ('reproduce', 'reproduce')))
     doc = (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>drl_microscopy report: {_esc(tg["target"])}</title>'
            f'<style>{css}</style></head><body><nav>{nav}</nav>' + '\n'.join(S) + '</body></html>\n')

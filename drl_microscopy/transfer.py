@@ -29,22 +29,24 @@ from .bundle import Bundle, load_bundle, encode
 from . import learner   # its `pretrain` (the name of this module's stage too)
 from .learner import finetune_learner, setting_names
 from .core import memory_guard
-from .features import make_backbone, backbone_features
+from .features import make_backbone, backbone_features, extract_features
 from .phi import FeatureSource, phi_parts, source_renderer, feature_source
 from . import evaluation   # its `evaluate` (the name of this module's stage too)
 from .classify import classify, balanced_accuracy, open_set_report, pca_codes
 from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
 from .verdict import name_verdicts, names_kept, verdict_labels
-from .config import RunConfig, make_config, check_config, load_config, read_toml, is_preset, resolve, border_luminance
+from .config import (RunConfig, make_config, check_config, load_config, read_toml, is_preset, resolve, border_luminance,
+                                   compartment_settings, PHI_BACKBONE)
 from .job import Job, RunLayout, save_npz, load_npz, write_csv, on_terminal, source_bundle_path, prepare_run_folder, check_apart
 from .target import TargetData, load_target, held_out_class
-from .report import write_results, write_figures, write_evaluation, write_interpretation, figure_names, morphology_cache, report
+from .report import (write_results, write_figures, write_evaluation, write_interpretation, figure_names, morphology_cache, report,
+                                   plot_masks)
 
 # %% auto #0
 __all__ = ['WIDE_GBT', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'TransferJob',
-           'morphology_files', 'morphology_features', 'wide_gbt', 'classify_all', 'reproduce_command', 'start',
-           'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
+           'morphology_files', 'failure_summary', 'morphology_features', 'wide_gbt', 'classify_all',
+           'reproduce_command', 'start', 'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
 
 # %% ../nbs/13_transfer.ipynb #b9111a24
 def image_format(cfg:RunConfig, # the run's settings (resolved)
@@ -172,6 +174,17 @@ def extract_features(self:TransferJob):
     f = {s: sc(backbone_features(bb, getattr(self.data, f'x_{s}'))).cpu().numpy().astype(np.float32) for s in ('train', 'test')}
     save_npz(self.out/'features.npz', **f)
 
+# %% ../nbs/13_transfer.ipynb #13r00002
+@patch
+def raw_features(self:TransferJob):
+    "Stage `raw-features` (pixel runs, baseline e): the packaged backbone's features of the training and test images, read at its input size."
+    bb = make_backbone(PHI_BACKBONE, '', device=self.dev)
+    td = load_target(self.cfg, size=bb.input_size, channels=3, progress=self.bars)
+    if not (np.array_equal(td.y_train, self.data.y_train) and np.array_equal(td.y_test, self.data.y_test)):
+        raise DrlmError(f"the target read at {bb.input_size} px has other images than at the run's size: the raw-features baseline cannot pair them")
+    cache = morphology_cache().parent/'features'
+    save_npz(self.out/'raw_features.npz', **{s: np.asarray(extract_features(bb, getattr(td, f'x_{s}'), cache_dir=cache), np.float32) for s in ('train', 'test')})
+
 # %% ../nbs/13_transfer.ipynb #13000012
 @patch
 def finetune(self:TransferJob, seed:int, path:str|Path, keep=None):
@@ -239,20 +252,32 @@ def morphology_files(baselines:list)->list:
     return need
 
 # %% ../nbs/13_transfer.ipynb #13000016
+def failure_summary(failed:dict, # {'split/index': why} of a morphology table's images with missing values
+                    n:int, # images measured
+                   )->dict:
+    "How many images had no object, how many no nucleus (and which, the first 200), out of `n`."
+    no_obj = [k for k, v in failed.items() if v == 'no object found']
+    no_nuc = [k for k, v in failed.items() if 'no nucleus found' in v]
+    return dict(n_images=n, n_failed=len(failed), failed=dict(list(failed.items())[:200]), n_no_object=len(no_obj),
+                n_no_nucleus=len(no_nuc), no_nucleus=no_nuc[:200])
+
 @patch
 def morphology(self:TransferJob):
-    "Stage `morphology`: CellProfiler's (and/or the 13 basic) measurements of every training and test image."
+    "Stage `morphology`: CellProfiler's measurements (of the compartments of the settings) and/or the 13 basic ones of every training and test image."
     d, found = self.data, {}
     for kind, name in morphology_files(self.cfg.baselines):
-        parts, failed = [], {}
+        kw, parts, failed = (compartment_settings(self.cfg) if kind == 'cellprofiler' else {}), [], {}
         for s in ('train', 'test'):
-            m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=self.bars, cache_dir=morphology_cache())
+            m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=self.bars, cache_dir=morphology_cache(), **kw)
             y = getattr(d, f'y_{s}')
             parts.append(m.assign(split=s, y=y, label=[d.classes[i] for i in y]))
             failed.update({f'{s}/{i}': why for i, why in bad.items()})
-        if failed: self.log(f"morphology ({kind}): {len(failed)} image(s) without a measurable object (their values are the training median), e.g. "
+        found[kind] = dict(file=name, **failure_summary(failed, len(d.y_train) + len(d.y_test)),
+                           objects=list(kw.get('objects', [])), nucleus=kw.get('nucleus'))
+        if failed: self.log(f"morphology ({kind}): {len(failed)} image(s) with missing values (they take the training median): "
+                            f"{found[kind]['n_no_object']} without an object, {found[kind]['n_no_nucleus']} without a nucleus; e.g. "
                             + '; '.join(f'{k}: {v}' for k, v in list(failed.items())[:3]))
-        found[kind] = dict(file=name, n_failed=len(failed), failed=dict(list(failed.items())[:200]))
+        if kw: found[kind]['masks'] = plot_masks(d.x_test, d.y_test, d.classes, kw['nucleus'], path=self.out/'figures'/'compartments.png')
         write_csv(self.out/name, pd.concat(parts, ignore_index=True))
     save_json(self.out/'morphology.json', found)
 
@@ -292,8 +317,10 @@ def representations(self:TransferJob, seed:int)->dict:
             reps['drl-morphology'] = (np.hstack([(zt - mu) / sd, cp[0]]), np.hstack([(ze - mu) / sd, cp[1]]), list(zn) + list(cp[2]))
     if 'morphology-basic' in cfg.baselines:
         reps['morphology-basic'] = morphology_features(pd.read_csv(out/'morphology_basic.csv'))
-    if 'features' in cfg.baselines and self.phi:
-        reps['features'] = (self.inputs('train').numpy(), self.inputs('test').numpy(), [f'phi{k}' for k in range(self.inputs('train').shape[1])])
+    if 'features' in cfg.baselines:         # (e): a Φ run's own features, else the packaged backbone's (stage raw-features), standardised on train
+        ftr, fte = ((self.inputs('train').numpy(), self.inputs('test').numpy()) if self.phi else
+                    (lambda f, mu, sd: ((f['train'] - mu) / sd, (f['test'] - mu) / sd))(f := load_npz(out/'raw_features.npz'), f['train'].mean(0), f['train'].std(0) + 1e-6))
+        reps['features'] = (ftr, fte, [f'phi{k}' for k in range(ftr.shape[1])])
     if 'pca' in cfg.baselines:              # (f) the best k-dim linear summary of the same input: what a k-dim code can carry
         reps['pca'] = self.cached('pca', lambda: pca_codes(self.inputs('train').numpy(), self.inputs('test').numpy(), cfg.latent, seed=0))
     return reps
@@ -362,7 +389,8 @@ def target_table(self:TransferJob)->pd.DataFrame:
     if f.exists():
         t = pd.read_csv(f)
         return t[t.split == 'test'].drop(columns=['split', 'y', 'label'], errors='ignore').reset_index(drop=True)
-    return morphology_table(self.data.x_test, measurements=VERDICT_MEASUREMENTS, progress=self.bars, cache_dir=morphology_cache())[0]
+    return morphology_table(self.data.x_test, measurements=VERDICT_MEASUREMENTS, progress=self.bars, cache_dir=morphology_cache(),
+                            **compartment_settings(self.cfg))[0]
 
 @patch
 def name_verdict(self:TransferJob, seed:int):
@@ -459,18 +487,20 @@ def transfer_stages(self:TransferJob):
     pre = ['pretrain']
     S('data', [L/'data.json'], lambda: save_json(L/'data.json', self.data.summary))
     if self.phi: S('features', [L/'features.npz'], self.extract_features, deps=pre)
+    elif 'features' in cfg.baselines: S('raw-features', [L/'raw_features.npz'], self.raw_features, deps=pre)
     feat = pre + (['features'] if self.phi else [])
     if cfg.metrics: S('metrics-source', [L.metrics('source')], lambda: self.metrics_of(self.bundle_path, L.metrics('source')), deps=pre)
-    if morphology_files(cfg.baselines): S('morphology', [L/f for _, f in morphology_files(cfg.baselines)] + [L/'morphology.json'], self.morphology)
+    masks = ['figures/compartments.png'] if cfg.objects and morphology_files(cfg.baselines)[:1] == [('cellprofiler', 'morphology.csv')] else []
+    if morphology_files(cfg.baselines): S('morphology', [L/f for _, f in morphology_files(cfg.baselines)] + [L/'morphology.json'] + [L/f for f in masks], self.morphology)
     S('names-source', [L.names('source')], lambda: self.measure_names(self.bundle_path, L.names('source')), deps=feat)
-    names = ['data', 'features', 'metrics-source', 'morphology', 'names-source'] + pre
+    names = ['data', 'features', 'raw-features', 'metrics-source', 'morphology', 'names-source'] + pre
     for s in range(cfg.seeds):
         S(f'finetune-{s}', [L.finetuned(s)], lambda s=s: self.finetune(s, L.finetuned(s)), deps=feat)
         if 'scratch' in cfg.baselines: S(f'scratch-{s}', [L.scratch(s)], lambda s=s: self.scratch(s), deps=feat)
         if 'cnn' in cfg.baselines: S(f'cnn-{s}', [L.cnn(s)], lambda s=s: self.cnn(s), deps=pre)
         S(f'names-{s}', [L.names(s)], lambda s=s: self.measure_names(L.finetuned(s), L.names(s)), deps=feat + [f'finetune-{s}'])
         S(f'classify-{s}', [L.classified(s), L.codes(s), L.seed(s)/'model'/'manifest.json'], lambda s=s: self.classify_seed(s),
-          deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'metrics-source'])
+          deps=feat + [f'finetune-{s}', f'names-{s}', 'names-source', f'scratch-{s}', 'morphology', 'raw-features', 'metrics-source'])
         S(f'verdict-{s}', [L.verdict(s)], lambda s=s: self.name_verdict(s), deps=[f'classify-{s}', 'morphology'])
         if cfg.metrics: S(f'metrics-{s}', [L.metrics(s)], lambda s=s: self.metrics_of(L.finetuned(s), L.metrics(s)), deps=pre + [f'finetune-{s}'])
         names += [f'finetune-{s}', f'names-{s}', f'scratch-{s}', f'cnn-{s}', f'classify-{s}', f'verdict-{s}', f'metrics-{s}']

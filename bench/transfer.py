@@ -38,8 +38,8 @@ TARGETS = {
 }
 REAL = ('pbc', 'herlev', 'herlev2', 'ndsb')
 PHI = 'tf_efficientnet_lite0'
-INPUTS = {'pixels': ['--backbone', 'none'],
-          'phi': ['--backbone', PHI, '--baselines', 'no-finetune,scratch,morphology,morphology-basic,drl-morphology,features']}
+INPUTS = {'pixels': ['--backbone', 'none', '--classifiers', 'gbt,mlp,linear'],
+          'phi': ['--backbone', PHI, '--classifiers', 'gbt,mlp,linear', '--baselines', 'no-finetune,scratch,morphology,morphology-basic,drl-morphology,features,pca']}
 QUICK = ['--seeds', '2', '--finetune-epochs', '1', '--n-train', '48', '--n-test', '32', '--max-per-class', '12', '--cnn-epochs', '1',
          '--gbt-estimators', '20', '--mlp-max-iter', '30', '--metrics-n', '400']
 COLS = [('drl-transfer', 'gbt', 'DRL GBT'), ('drl-transfer', 'mlp', 'DRL MLP'), ('no-finetune', 'gbt', '(a) GBT'), ('no-finetune', 'mlp', '(a) MLP'),

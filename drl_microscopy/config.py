@@ -14,13 +14,14 @@ from . import cells
 from .losses import VAE_METHODS, check_labels_fit
 from .evaluation import METRICS
 from .model_zoo import ZOO_PREFIX, zoo_choice
-from .morphology import COMPARTMENTS, NUCLEUS_RULES
+from .morphology import COMPARTMENTS, NUCLEUS_RULES, CP_MEASUREMENTS
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'FIELD_TYPES', 'PHI_BACKBONE', 'AUTO_SOURCES',
-           'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config', 'load_config',
-           'check_method', 'check_config', 'compartment_settings', 'check_pretrain', 'is_preset', 'border_luminance',
-           'polarity_note', 'auto_source', 'no_test_note', 'auto_backbone', 'resolve']
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'RUN_MEASUREMENTS', 'FIELD_TYPES', 'PHI_BACKBONE',
+           'AUTO_SOURCES', 'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config',
+           'load_config', 'check_method', 'check_config', 'compartment_settings', 'measurement_settings',
+           'check_pretrain', 'is_preset', 'border_luminance', 'polarity_note', 'auto_source', 'no_test_note',
+           'auto_backbone', 'resolve']
 
 # %% ../nbs/11_config.ipynb #5ffce92f
 BASELINES = ('no-finetune', 'scratch', 'cnn', 'morphology', 'morphology-basic', 'drl-morphology', 'features', 'pca')
@@ -34,6 +35,8 @@ METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + Cel
 PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
 # %% ../nbs/11_config.ipynb #c0f1a031
+RUN_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'radial_distribution')   # a run's default cp_measure sets
+
 @dataclass
 class RunConfig:
     "Every setting of a `drlm run` job: the flags of the command and the keys of its TOML file."
@@ -54,9 +57,10 @@ class RunConfig:
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
     backbone_size:int = 0 # side of the backbone input (0: the backbone's own)
     phi_hidden:int = 512 # hidden width of the MLP VAE on backbone features
-    classifiers:list = field(default_factory=lambda: ['gbt', 'mlp', 'linear']) # classifiers: gbt, mlp, linear (additive: standardised logistic regression, exact per-image contributions)
+    classifiers:list = field(default_factory=lambda: ['gbt', 'linear']) # classifiers: gbt, linear (additive: standardised logistic regression, exact per-image contributions), mlp (the paper's second; not by default: a black box on named features, no better than GBT in the default run and the costliest fit on wide tables)
     baselines:list = field(default_factory=lambda: list(BASELINES)) # no-finetune, scratch, cnn, morphology (CellProfiler's measurements), morphology-basic (13 measurements), drl-morphology (the named codes with CellProfiler's measurements), features (the raw backbone features of the packaged tf_efficientnet_lite0: the black box, in pixel runs too), pca (PCA-k of the same input)
     objects:list = field(default_factory=lambda: list(COMPARTMENTS)) # the objects CellProfiler's measurements read: cells, nuclei, cytoplasm (the nucleus segmented inside each cell, the cytoplasm between; columns Cells_…, Nuclei_…, Cytoplasm_… and their relations), or empty for the whole cell alone
+    measurements:list = field(default_factory=lambda: list(RUN_MEASUREMENTS)) # cp_measure sets measured (CellProfiler's modules): sizeshape, zernike, feret, intensity, texture, radial_distribution, and granularity, radial_zernikes (left out by default: a third of the time for a point of accuracy on PBC, and granularity is not reproducible in Dask workers; bench/RESULTS.md)
     nucleus:str = 'auto' # the nucleus rule of the compartments: 'auto' (haematoxylin by colour deconvolution for RGB bright field, dark for grey bright field, bright for fluorescence), 'haematoxylin', 'dark' or 'bright'
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
@@ -205,10 +209,13 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(cfg.top_classes != 1, "top_classes=1 leaves a single class: classification needs at least two")
     need(not (cfg.classes and cfg.top_classes), "give either classes or top_classes, not both")
     need(len(cfg.classifiers) > 0, "classifiers is empty: give at least one of " + ', '.join(CLASSIFIERS))
-    for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS), ('objects', COMPARTMENTS)):
+    for k, allowed in (('classifiers', CLASSIFIERS), ('baselines', BASELINES), ('metrics', METRICS), ('objects', COMPARTMENTS),
+                       ('measurements', CP_MEASUREMENTS)):
         bad = [v for v in getattr(cfg, k) if v not in allowed]
         need(not bad, f"unknown {k} {bad}: choose from {', '.join(allowed)}")
     need(len(set(cfg.objects)) == len(cfg.objects), f"objects names an object twice: {cfg.objects}")
+    need(len(cfg.measurements) > 0 or not {'morphology', 'drl-morphology'} & set(cfg.baselines),
+         "measurements is empty but the baselines measure CellProfiler's morphology: give at least one of " + ', '.join(CP_MEASUREMENTS))
     need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
@@ -218,6 +225,11 @@ def check_config(cfg:RunConfig)->RunConfig:
 def compartment_settings(cfg:RunConfig)->dict:
     "`morphology_table`'s `objects` and `nucleus` for a run's CellProfiler measurements; `{}` (the whole cell) when `objects` is empty."
     return dict(objects=tuple(cfg.objects), nucleus=cfg.nucleus) if cfg.objects else {}
+
+# %% ../nbs/11_config.ipynb #c0f1a046
+def measurement_settings(cfg:RunConfig)->dict:
+    "`morphology_table`'s arguments for a run's CellProfiler measurements: the cp_measure sets and the compartments."
+    return dict(measurements=tuple(cfg.measurements), **compartment_settings(cfg))
 
 # %% ../nbs/11_config.ipynb #c0f1a020
 def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,

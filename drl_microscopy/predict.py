@@ -12,7 +12,7 @@ import torch
 from fastcore.basics import patch
 from .core import DrlmError, atomic_write, save_json, load_json, file_digest, default_device
 from .job import RunLayout
-from .config import compartment_settings
+from .config import measurement_settings
 from .classify import save_classifier, load_classifier, contributions, decision_scores
 
 # %% auto #0
@@ -105,7 +105,7 @@ def save_run_model(job, # the run's `TransferJob` (its folder, settings, data, s
         methods[method] = m
     man = dict(format=MODEL_FORMAT, version=MODEL_VERSION, seed=seed, classes=list(job.data.classes), image=dict(size=int(size), channels=int(channels)),
                input='features' if job.phi else 'pixels', methods=methods, files=files,
-               morphology=dict(_morphology_settings(), **{k: list(v) if k == 'objects' else v for k, v in compartment_settings(job.cfg).items()}))
+               morphology=dict(_morphology_settings(), **{k: list(v) if isinstance(v, tuple) else v for k, v in measurement_settings(job.cfg).items()}))
     return save_json(dest/'manifest.json', man)
 
 # %% ../nbs/12b_predict.ipynb #b7a10012

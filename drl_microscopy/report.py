@@ -41,6 +41,7 @@ def _mean_std(vals)->dict:
 
 def _fmt(m:dict|None, scale=100)->str:
     if not m or m.get('mean') is None: return '—'
+    if m.get('n') == 1: return f"{scale*m['mean']:.1f} (one fit)"           # no spread to show (`transfer.SEED_FREE`, or one seed)
     return f"{scale*m['mean']:.1f} ± {scale*m['std']:.1f}"
 
 # %% ../nbs/12_report.ipynb #rp0b54c00
@@ -102,7 +103,8 @@ def console_summary(res:dict, # a `results.json` dict
                 for r in res['accuracy_table']]
         if rows:
             w = max(len(a) for a, _ in rows)
-            lines.append(f"balanced accuracy (%), mean ± std over {res['settings']['seeds']} seed(s):")
+            lines.append(f"balanced accuracy (%), mean ± std over {res['settings']['seeds']} seed(s)"
+                         + ("; 'one fit': inputs that do not depend on the seed, classified once" if any(r.get('n') == 1 for r in res['accuracy_table']) and res['settings']['seeds'] > 1 else '') + ':')
             lines += [f"  {a:<{w}}  {b}" for a, b in rows]
     names = (res.get('dim_names') or {}).get('drl-transfer')
     nv = (res.get('name_verdicts') or {}).get('0') or (res.get('name_verdicts') or {}).get(0)
@@ -519,7 +521,9 @@ def _report_accuracy(run:Path, res:dict, cfg)->list:
     if res.get('accuracy_withheld'): out.append('<h2 id="accuracy">Accuracy</h2><p class="missing"><b>No balanced accuracy:</b> '
                                               + _esc(res['accuracy_withheld']) + '.</p>' + _img(fig('figures', 'confusion.png'), 'confusion matrix'))
     else: out.append('<h2 id="accuracy">Accuracy</h2><p>Balanced accuracy (%) on the test set, mean ± std over '
-             f"{cfg.seeds} seed(s). <b>{METHOD_NAMES['drl-transfer']}</b> is the method; the others are baselines on the same split.</p>"
+             f"{cfg.seeds} seed(s). <b>{METHOD_NAMES['drl-transfer']}</b> is the method; the others are baselines on the same split."
+             + (" Rows marked <i>one fit</i> read inputs that do not depend on the fine-tuning seed (the source model's codes, "
+                "measurements, PCA-k, backbone features): they are classified once, with seed 0's classifier." if cfg.seeds > 1 else '') + "</p>"
              + _table(acc_rows, ['method', 'classifier', 'text', 'n', 'values'], ['method', 'classifier', 'balanced accuracy (%)', 'seeds', 'per seed'])
              + ('<ul class="checks">' + ''.join(f'<li>{_esc(t)}</li>' for t in sentences) + '</ul>' if sentences else '')
              + _img(fig('figures', 'accuracy.png'), 'accuracy of every method') + _img(fig('figures', 'confusion.png'), 'confusion matrix'))

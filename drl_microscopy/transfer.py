@@ -37,14 +37,14 @@ from .morphology import morphology_table, map_images
 from .names import dim_names_for, evidence_names, orient
 from .verdict import name_verdicts, names_kept, verdict_labels
 from .config import (RunConfig, make_config, check_config, load_config, read_toml, is_preset, resolve, border_luminance,
-                                   compartment_settings, PHI_BACKBONE)
+                                   compartment_settings, measurement_settings, PHI_BACKBONE)
 from .job import Job, RunLayout, save_npz, load_npz, write_csv, on_terminal, source_bundle_path, prepare_run_folder, check_apart
 from .target import TargetData, load_target, held_out_class
 from .report import (write_results, write_figures, write_evaluation, write_interpretation, figure_names, morphology_cache, report,
                                    plot_masks)
 
 # %% auto #0
-__all__ = ['WIDE_GBT', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'TransferJob',
+__all__ = ['WIDE_GBT', 'SEED_FREE', 'VERDICT_MEASUREMENTS', 'MODEL_SETTINGS', 'image_format', 'kept_renders', 'TransferJob',
            'morphology_files', 'failure_summary', 'morphology_features', 'wide_gbt', 'classify_all',
            'reproduce_command', 'start', 'resolved_as_saved', 'model_settings', 'given_settings', 'transfer', 'run']
 
@@ -266,7 +266,7 @@ def morphology(self:TransferJob):
     "Stage `morphology`: CellProfiler's measurements (of the compartments of the settings) and/or the 13 basic ones of every training and test image."
     d, found = self.data, {}
     for kind, name in morphology_files(self.cfg.baselines):
-        kw, parts, failed = (compartment_settings(self.cfg) if kind == 'cellprofiler' else {}), [], {}
+        kw, parts, failed = (measurement_settings(self.cfg) if kind == 'cellprofiler' else {}), [], {}
         for s in ('train', 'test'):
             m, bad = morphology_table(getattr(d, f'x_{s}'), kind=kind, progress=self.bars, cache_dir=morphology_cache(), **kw)
             y = getattr(d, f'y_{s}')
@@ -277,7 +277,7 @@ def morphology(self:TransferJob):
         if failed: self.log(f"morphology ({kind}): {len(failed)} image(s) with missing values (they take the training median): "
                             f"{found[kind]['n_no_object']} without an object, {found[kind]['n_no_nucleus']} without a nucleus; e.g. "
                             + '; '.join(f'{k}: {v}' for k, v in list(failed.items())[:3]))
-        if kw: found[kind]['masks'] = plot_masks(d.x_test, d.y_test, d.classes, kw['nucleus'], path=self.out/'figures'/'compartments.png')
+        if kw.get('objects'): found[kind]['masks'] = plot_masks(d.x_test, d.y_test, d.classes, kw['nucleus'], path=self.out/'figures'/'compartments.png')
         write_csv(self.out/name, pd.concat(parts, ignore_index=True))
     save_json(self.out/'morphology.json', found)
 
@@ -364,15 +364,18 @@ def classify_all(reps:dict, y_train, y_test, classifiers, seed:int, class_names,
     return results
 
 # %% ../nbs/13_transfer.ipynb #1300001f
+SEED_FREE = ('no-finetune', 'morphology', 'morphology-basic', 'pca', 'features')   # inputs the same for every seed: fitted once (seed 0)
+
 @patch
 def classify_seed(self:TransferJob, seed:int):
-    "Stage `classify-<seed>`: every representation × every classifier; GBT and permutation importance of the latent models."
+    "Stage `classify-<seed>`: every representation × every classifier (seeds > 0: the seed-dependent ones); GBT and permutation importance of the latent models."
     d = self.data
     reps = self.representations(seed)
+    fit = reps if seed == 0 else {m: v for m, v in reps.items() if m not in SEED_FREE}
     with threadpool_limits(1, user_api='blas'):     # small matrices: BLAS threads only contend (MLPs 10× slower on a busy machine)
-        results = classify_all(reps, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes,
+        results = classify_all(fit, d.y_train, d.y_test, self.cfg.classifiers, seed, d.classes,
                                {c: self._clf_kwargs(c) for c in self.cfg.classifiers}.get)   # plain data: the fits run on Dask's workers
-    save_run_model(self, seed, reps, results)        # keeps (and takes out of `results`) each fitted model, for `drlm predict`
+    save_run_model(self, seed, fit, results)         # keeps (and takes out of `results`) each fitted model, for `drlm predict`
     codes = {f'{m}_{s}': np.asarray(v[i], np.float32) for m, v in reps.items() if m in ('drl-transfer', 'no-finetune', 'scratch')
              for i, s in ((0, 'train'), (1, 'test'))}
     save_npz(self.layout.codes(seed), y_train=d.y_train, y_test=d.y_test, **codes)

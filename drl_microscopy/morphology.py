@@ -266,7 +266,7 @@ def plot_compartments(images, # a batch (N,C,H,W) / (N,H,W) or a list of images 
 CP_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'granularity', 'radial_distribution', 'radial_zernikes')
 _CP_SHAPE = ('sizeshape', 'zernike', 'feret')          # measured on the mask alone: once per image, not per channel
 MORPHOLOGY_KINDS = ('cellprofiler', 'basic')
-MORPHOLOGY_CACHE_VERSION = 1                            # bump when the segmentation or the column layout changes
+MORPHOLOGY_CACHE_VERSION = 2                            # bump when the segmentation or the column layout changes
 
 GRANULARITY_SCALES = 16                                 # CellProfiler's default granular spectrum length
 
@@ -578,6 +578,10 @@ def morphology_table(images, # a batch (N,C,H,W) / (N,H,W) tensor or array in [0
     values, failed = np.full((len(ims), len(columns)), np.nan), {}
     for i, row, why in _measured_rows(ims, masks, kind, opts, n_jobs, scheduler, progress):
         values[i] = [row.get(k, np.nan) for k in columns]
+        inf = np.isinf(values[i])
+        if inf.any():                      # e.g. a form factor of an object without perimeter: a missing value, said so
+            values[i][inf] = np.nan
+            why = (why + '; ' if why else '') + 'non-finite ' + ', '.join(np.asarray(columns)[inf][:3])
         if why is not None: failed[i] = why
     table = pd.DataFrame(values, columns=columns)
     table.insert(0, 'found', [failed.get(i) != 'no object found' for i in range(len(ims))])

@@ -29,7 +29,7 @@ def standardisation(table:pd.DataFrame, # a morphology table with a `split` colu
                    )->dict:
     "The training statistics `morphology_features` standardises with: columns, median (fills missing values), mean, std (ddof 0; 0 → 1)."
     cols = [c for c in table.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(table[c])]
-    tr = table[table.split == 'train'][cols].astype(float)
+    tr = table[table.split == 'train'][cols].astype(float).replace([np.inf, -np.inf], np.nan)
     med = tr.median().fillna(0.0)
     tr = tr.fillna(med)
     mu, sd = tr.mean(), tr.std(ddof=0).replace(0, 1.0).fillna(1.0)
@@ -41,7 +41,7 @@ def standardise(values:pd.DataFrame|np.ndarray, # measurements (N, columns) in t
     "Measurements standardised as the run's training ones were (missing values: the training median)."
     v = np.asarray(values, dtype=np.float64)
     if v.ndim != 2 or v.shape[1] != len(stats['columns']): raise DrlmError(f"measurements of shape {v.shape} for {len(stats['columns'])} columns")
-    v = np.where(np.isnan(v), np.asarray(stats['median'])[None], v)
+    v = np.where(np.isfinite(v), v, np.asarray(stats['median'])[None])
     return (v - np.asarray(stats['mean'])[None]) / np.asarray(stats['std'])[None]
 
 # %% ../nbs/12b_predict.ipynb #b7a10009

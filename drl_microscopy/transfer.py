@@ -285,7 +285,7 @@ def morphology(self:TransferJob):
 def morphology_features(table:pd.DataFrame)->tuple:
     "Standardised numeric measurements `(train, test, names)` of a morphology table with a `split` column."
     cols = [c for c in table.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(table[c])]
-    tr, te = table[table.split == 'train'][cols].astype(float), table[table.split == 'test'][cols].astype(float)
+    tr, te = (table[table.split == s][cols].astype(float).replace([np.inf, -np.inf], np.nan) for s in ('train', 'test'))   # tables of older caches
     med = tr.median().fillna(0.0)
     tr, te = tr.fillna(med), te.fillna(med)
     mu, sd = tr.mean(), tr.std(ddof=0).replace(0, 1.0).fillna(1.0)

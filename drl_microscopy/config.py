@@ -17,9 +17,9 @@ from .model_zoo import ZOO_PREFIX, zoo_choice
 from .morphology import COMPARTMENTS, NUCLEUS_RULES, CP_MEASUREMENTS
 
 # %% auto #0
-__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'RUN_MEASUREMENTS', 'FIELD_TYPES', 'PHI_BACKBONE',
-           'AUTO_SOURCES', 'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml', 'save_config',
-           'load_config', 'check_method', 'check_config', 'compartment_settings', 'measurement_settings',
+__all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'RECIPES', 'RUN_MEASUREMENTS', 'FIELD_TYPES',
+           'PHI_BACKBONE', 'AUTO_SOURCES', 'AUTO_SETTINGS', 'RunConfig', 'make_config', 'to_toml', 'read_toml',
+           'save_config', 'load_config', 'check_method', 'check_config', 'compartment_settings', 'measurement_settings',
            'check_pretrain', 'is_preset', 'border_luminance', 'polarity_note', 'auto_source', 'no_test_note',
            'auto_backbone', 'resolve']
 
@@ -35,6 +35,7 @@ METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + Cel
 PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
 # %% ../nbs/11_config.ipynb #c0f1a031
+RECIPES = {'': {}, 'paper': dict(finetune_epochs=20, lr=1e-4, beta=1.0)}   # fine-tuning recipes by name
 RUN_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'radial_distribution')   # a run's default cp_measure sets
 
 @dataclass
@@ -52,6 +53,7 @@ class RunConfig:
     pretrain_lr:float = 5e-4 # Adam learning rate of pretraining (the paper: 1e-4 for 400k steps)
     pretrain_run:str = 'auto' # the source model: 'auto' (the shipped model that fits the source and settings, else pretrain here), '' (pretrain here), a `drlm pretrain` run folder or bundle file, or zoo:NAME (a shipped one)
     finetune_epochs:int = 8 # fine-tuning epochs on the target (the paper: 20)
+    recipe:str = '' # '' (the fine-tuning settings as given) or 'paper': the paper's recipe by name, 20 epochs of AdamW at lr 1e-4 with β 1 (it replaces finetune_epochs, lr and beta)
     seeds:int = 3 # fine-tuning seeds (results are mean ± std over them)
     backbone:str = 'none' # 'none' (pixels), 'auto' (Φ on the packaged backbone when shipped Φ models fit the run, else pixels), or a timm / torchvision backbone name for the Φ path
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
@@ -217,6 +219,7 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(len(cfg.measurements) > 0 or not {'morphology', 'drl-morphology'} & set(cfg.baselines),
          "measurements is empty but the baselines measure CellProfiler's morphology: give at least one of " + ', '.join(CP_MEASUREMENTS))
     need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
+    need(cfg.recipe in RECIPES, f"unknown recipe {cfg.recipe!r}: use '' (the settings as given) or {', '.join(repr(r) for r in RECIPES if r)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
@@ -323,6 +326,9 @@ def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should c
     "A new config with every 'auto' worked out: the backbone, the source and the source model (see above)."
     notes = {} if notes is None else notes
     for k in ('target', 'run'): notes.setdefault(k, [])
+    if RECIPES[cfg.recipe]:
+        name, cfg = cfg.recipe, replace(cfg, recipe='', **RECIPES[cfg.recipe])
+        notes['run'].append(f"recipe {name!r}: " + ', '.join(f'{k} {v}' for k, v in RECIPES[name].items()))
     images = lambda c: target(c) if callable(target) else target
     if cfg.backbone == 'auto':
         spec = bundle.backbone if bundle is not None else None

@@ -20,8 +20,8 @@ __all__ = ['target_measurements', 'circular_linear_r', 'fisher_interval', 'dim_a
 def target_measurements(table:pd.DataFrame, # CellProfiler's measurements, one row per image (`morphology.morphology_table`)
                        )->pd.DataFrame:
     "The table with the derived columns a verdict reads: `Intensity_MeanIntensity` (mean over channels), `hue` (of the mean colour, in [0, 1)), and a compartment table's `Cells_…` columns also under their whole-cell names."
-    t = table.copy()
-    for c in [c for c in t.columns if c.startswith('Cells_') and c[6:] not in t.columns]: t[c[6:]] = t[c]
+    alias = {c[6:]: table[c] for c in table.columns if c.startswith('Cells_') and c[6:] not in table.columns}
+    t = pd.concat([table, pd.DataFrame(alias, index=table.index)], axis=1) if alias else table.copy()   # one concat: a wide table stays one block
     rgb = [f'Intensity_MeanIntensity_{c}' for c in ('red', 'green', 'blue')]
     if all(c in t for c in rgb):
         m = t[rgb].to_numpy(float)

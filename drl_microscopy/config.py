@@ -35,7 +35,8 @@ METHOD_NAMES = {'drl-transfer': 'DRL (fine-tuned)', 'drl-morphology': "DRL + Cel
 PIXELS = ('', 'none')   # the `backbone` settings that mean the model reads pixels
 
 # %% ../nbs/11_config.ipynb #c0f1a031
-RECIPES = {'': {}, 'paper': dict(finetune_epochs=20, lr=1e-4, beta=1.0)}   # fine-tuning recipes by name
+RECIPES = {'': {}, 'paper': dict(finetune_epochs=20, lr=1e-4, beta=1.0),        # fine-tuning recipes by name
+           'phi': dict(finetune_epochs=20, lr=1e-3, beta=4.0)}                    # measured for Φ models (bench/RESULTS.md, schedule)
 RUN_MEASUREMENTS = ('sizeshape', 'zernike', 'feret', 'intensity', 'texture', 'radial_distribution')   # a run's default cp_measure sets
 
 @dataclass
@@ -53,7 +54,7 @@ class RunConfig:
     pretrain_lr:float = 5e-4 # Adam learning rate of pretraining (the paper: 1e-4 for 400k steps)
     pretrain_run:str = 'auto' # the source model: 'auto' (the shipped model that fits the source and settings, else pretrain here), '' (pretrain here), a `drlm pretrain` run folder or bundle file, or zoo:NAME (a shipped one)
     finetune_epochs:int = 8 # fine-tuning epochs on the target (the paper: 20)
-    recipe:str = '' # '' (the fine-tuning settings as given) or 'paper': the paper's recipe by name, 20 epochs of AdamW at lr 1e-4 with β 1 (it replaces finetune_epochs, lr and beta)
+    recipe:str = 'auto' # fine-tuning recipe: 'auto' (Φ runs whose finetune_epochs, lr and beta are left at their defaults get 'phi', else the settings as given), '' (the settings as given), 'paper' (20 epochs of AdamW at lr 1e-4, β 1) or 'phi' (20 epochs at lr 1e-3, β 4: chosen by measurement for Φ models); a named recipe replaces finetune_epochs, lr and beta
     seeds:int = 3 # fine-tuning seeds (results are mean ± std over them)
     backbone:str = 'none' # 'none' (pixels), 'auto' (Φ on the packaged backbone when shipped Φ models fit the run, else pixels), or a timm / torchvision backbone name for the Φ path
     backbone_weights:str = '' # '' the library's pretrained weights (offline cache), 'random', or a local weights file
@@ -219,7 +220,7 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(len(cfg.measurements) > 0 or not {'morphology', 'drl-morphology'} & set(cfg.baselines),
          "measurements is empty but the baselines measure CellProfiler's morphology: give at least one of " + ', '.join(CP_MEASUREMENTS))
     need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
-    need(cfg.recipe in RECIPES, f"unknown recipe {cfg.recipe!r}: use '' (the settings as given) or {', '.join(repr(r) for r in RECIPES if r)}")
+    need(cfg.recipe in RECIPES or cfg.recipe == 'auto', f"unknown recipe {cfg.recipe!r}: use 'auto', '' (the settings as given) or {', '.join(repr(r) for r in RECIPES if r)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
     return cfg
@@ -326,9 +327,6 @@ def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should c
     "A new config with every 'auto' worked out: the backbone, the source and the source model (see above)."
     notes = {} if notes is None else notes
     for k in ('target', 'run'): notes.setdefault(k, [])
-    if RECIPES[cfg.recipe]:
-        name, cfg = cfg.recipe, replace(cfg, recipe='', **RECIPES[cfg.recipe])
-        notes['run'].append(f"recipe {name!r}: " + ', '.join(f'{k} {v}' for k, v in RECIPES[name].items()))
     images = lambda c: target(c) if callable(target) else target
     if cfg.backbone == 'auto':
         spec = bundle.backbone if bundle is not None else None
@@ -349,4 +347,11 @@ def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should c
     if cfg.pretrain_run == 'auto':
         name, why = zoo_choice(cfg)
         cfg = replace(cfg, pretrain_run=f'{ZOO_PREFIX}{name}' if name else ''); notes['run'].append(why)
+    if cfg.recipe == 'auto':
+        dflt = RunConfig()
+        untouched = (cfg.finetune_epochs, cfg.lr, cfg.beta) == (dflt.finetune_epochs, dflt.lr, dflt.beta)
+        cfg = replace(cfg, recipe='phi' if cfg.phi and untouched else '')
+    if RECIPES[cfg.recipe]:
+        name, cfg = cfg.recipe, replace(cfg, recipe='', **RECIPES[cfg.recipe])
+        notes['run'].append(f"recipe {name!r}: " + ', '.join(f'{k} {v}' for k, v in RECIPES[name].items()))
     return cfg

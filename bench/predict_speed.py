@@ -133,7 +133,7 @@ def record(r, a):
     if 'big' in r:
         g = r['big']
         lines.append(f"Memory: `drlm predict` (default method) on {g['n']} images: peak resident memory {g['peak_rss_mb']} MB in the "
-                     f"predict process, {g['largest_child_rss_mb']} MB in its largest child (a Dask worker); {g['wall']} s.")
+                     f"predict process, {g['largest_child_rss_mb']} MB in the largest of it and its Dask workers; {g['wall']} s.")
     t_speed = d['speedup'] >= 3
     lines += ['', f"Targets: ≥ 3× the baseline with the default method: **{'met' if t_speed else 'not met'}** ({d['speedup']}×)"
               + ''.join(f"; ≥ 200 images/s with `{m}`: **{'met' if v['per_s'] >= 200 else 'not met'}** ({v['per_s']})" for m, v in r['methods'].items())

@@ -90,7 +90,8 @@ def main(argv=None):
             r = nested(kind, X, y, grid)
             out[name][kind] = dict(default=[100 * v for v in r['default']], nested=[100 * v for v in r['nested']],
                                    picked=[json.dumps(p, sort_keys=True) for p in r['picked']], seconds=round(time.perf_counter() - t, 1))
-            print(name, kind, f"default {np.mean(r['default'])*100:.1f}, nested {np.mean(r['nested'])*100:.1f}", flush=True)
+            print(name, kind, f"default {np.mean(r['default'])*100:.1f}, nested {np.mean(r['nested'])*100:.1f}",
+                  dict(collections.Counter(out[name][kind]['picked'])), flush=True)
     out['seconds'] = round(time.perf_counter() - t0, 1)
     print(json.dumps(out, indent=1))
     if a.record: record(out, a)

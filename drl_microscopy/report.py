@@ -294,16 +294,17 @@ def write_figures(job, # the run's `transfer.TransferJob` (its folder and settin
     save_figure(fig, out/'figures'/'confusion.png'); _close(fig)
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else None
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
-    if imp is not None and len(imp): plot_importance(imp.fillna(0.0), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
+    names = c0['dim_names']['drl-transfer']
+    shown = dict(zip(names, marked_names(names, L.verdict(0) if L.verdict(0).exists() else None)))   # every label carries its verdict
+    if imp is not None and len(imp): plot_importance(imp.fillna(0.0).rename(index=shown), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
     else:
         f = Figure(figsize=(4, 1)); f.text(0.5, 0.5, 'no GBT classifier: no importance', ha='center'); save_figure(f, out/'figures'/'importance.png')
     codes = load_npz(L.codes(0))
-    names = c0['dim_names']['drl-transfer']
     z = pd.DataFrame(codes['drl-transfer_test'], columns=names)
     active = [n for n in names if not n.startswith('inactive')]
     top = [d for d in (list(imp.index) if imp is not None else []) if d in active][:2]
     dims = top if len(top) == 2 else active[:2] if len(active) >= 2 else names[:2]
-    plot_scatter2d(z, codes['y_test'], dims=dims, classes=classes, path=out/'figures'/'scatter.png')
+    plot_scatter2d(z.rename(columns=shown), codes['y_test'], dims=[shown[d] for d in dims], classes=classes, path=out/'figures'/'scatter.png')
     if res.get('open_set'):
         o = res['open_set']
         plot_open_set(*open_set_codes(out, o), o['held_out_name'], nearest_class=o['nearest'], dim_names=o['dim_names'],
@@ -360,17 +361,20 @@ def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
     return ['traversals.png', 'traversals.gif']
 
 # %% ../nbs/12_report.ipynb #12b00005
-def _interpret_importance(dest:Path, imp:pd.DataFrame, names:list, zte, yte, classes:list, findings:dict)->list:
+def _interpret_importance(dest:Path, imp:pd.DataFrame, names:list, zte, yte, classes:list, findings:dict,
+                          shown:dict|None=None, # name -> the label a figure shows (with its verdict)
+                         )->list:
     "`importance.csv` / `.png` (when there is a GBT) and `scatter.png` in the plane of the two most important active dims."
     files = []
     if len(imp):
         write_csv(dest/'importance.csv', imp.reset_index())
-        plot_importance(imp.fillna(0.0), dest/'importance.png', title='named dims: importance (mean ± std over seeds)')
+        plot_importance(imp.fillna(0.0).rename(index=shown or {}), dest/'importance.png', title='named dims: importance (mean ± std over seeds)')
         findings['most_important'] = list(imp.index[:2]); files += ['importance.csv', 'importance.png']
     active = [n for n in names if not is_inactive(n)]
     top = [d for d in imp.index if d in active][:2]
     sdims = top if len(top) == 2 else active[:2] if len(active) >= 2 else names[:2]
-    plot_scatter2d(pd.DataFrame(zte, columns=names), yte, dims=sdims, classes=classes, path=dest/'scatter.png')
+    shown = shown or {n: n for n in names}
+    plot_scatter2d(pd.DataFrame(zte, columns=[shown[n] for n in names]), yte, dims=[shown[d] for d in sdims], classes=classes, path=dest/'scatter.png')
     return files + ['scatter.png']
 
 # %% ../nbs/12_report.ipynb #12b00006
@@ -386,8 +390,10 @@ def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
     corr = correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
     write_csv(dest/'correlation.csv', corr['table'])
     shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
+    p = job.layout.verdict(0)
+    marks = dict(zip(names, marked_names(names, p if p.exists() else None)))   # the rows carry each name's verdict
     for method in ('pearson', 'spearman'):
-        _close(plot_correlation({k: (v if k == 'table' else v[shown]) for k, v in corr.items()}, method, path=dest/f'correlation_{method}.png'))
+        _close(plot_correlation({k: (v if k == 'table' else v[shown].rename(index=marks)) for k, v in corr.items()}, method, path=dest/f'correlation_{method}.png'))
     t = corr['table'][corr['table'].method == 'pearson'].dropna(subset=['r'])
     if len(t):
         best = t.loc[t.r.abs().sort_values(ascending=False).index[:5]]
@@ -417,7 +423,8 @@ def write_interpretation(job, # the run's `transfer.TransferJob` (its folder, or
     zte, yte = codes['drl-transfer_test'], codes['y_test']
     imp, files = _interpret_dims(job, dest, res, names)
     files += _interpret_traversals(job, dest, names, zte, findings)
-    files += _interpret_importance(dest, imp, names, zte, yte, res['target']['classes'], findings)
+    shown = dict(zip(names, marked_names(names, L.verdict(0) if L.verdict(0).exists() else None)))
+    files += _interpret_importance(dest, imp, names, zte, yte, res['target']['classes'], findings, shown)
     files += _interpret_morphology(job, dest, names, zte, findings)
     files += _interpret_open_set(job.out, dest, res, findings)
     save_json(dest/'index.json', dict(files=files, findings=findings, run=str(job.out), created=now()))

@@ -15,8 +15,9 @@ from .synth import FactorSpace, SynthRenderer, TextureSprites, check_n, check_si
 
 # %% auto #0
 __all__ = ['CELL_FACTORS', 'SOURCE_CELL_FACTORS', 'CELL_PARAMETER_DEFAULTS', 'CELL_DESIGNS', 'NUISANCE_DEFAULTS', 'PRESETS',
-           'SOURCES', 'FACTOR_MEASUREMENTS', 'SynthCells', 'SynthCellsBrightfield', 'SynthTarget', 'target_preset',
-           'get_source', 'factor_audit', 'factor_measurement', 'contact_sheet', 'write_synth_sample']
+           'SOURCES', 'SPRITES_LATENT', 'FACTOR_MEASUREMENTS', 'SynthCells', 'SynthCellsBrightfield', 'SynthTarget',
+           'target_preset', 'get_source', 'default_latent', 'factor_audit', 'factor_measurement', 'contact_sheet',
+           'write_synth_sample']
 
 # %% ../nbs/01a_cells.ipynb #3054aa68
 CELL_FACTORS = dict(cell_size=np.linspace(0.16, 0.30, 6), elongation=np.linspace(1.0, 1.8, 5),
@@ -405,6 +406,17 @@ def get_source(name:str, # 'texture-sprites', 'synth-cells', 'synth-cells-bright
     if name in SOURCES: return SOURCES[name](size, **kwargs)
     if name in PRESETS: return target_preset(name, size, **kwargs)
     raise DrlmError(f"unknown synthetic source {name!r}; choose one of {', '.join([*SOURCES, *PRESETS])}")
+
+# %% ../nbs/01a_cells.ipynb #d1a7e002
+SPRITES_LATENT = 10   # texture-sprites: the paper's latent size (its circular factors take two dims each)
+
+def default_latent(source:str, # a name in `SOURCES`
+                  )->int:
+    "The latent size `latent=0` stands for: one dim per free factor of a cell source (centred, as targets are), 10 for texture-sprites."
+    if source not in SOURCES: raise DrlmError(f"unknown synthetic source {source!r}; choose one of {', '.join(SOURCES)}")
+    if source == 'texture-sprites': return SPRITES_LATENT
+    src = get_source(source, 16)
+    return len(list((src.centred() if hasattr(src, 'centred') else src).space.free))
 
 # %% ../nbs/01a_cells.ipynb #a0d17002
 def _one_step(space, f, i):

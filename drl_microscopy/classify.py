@@ -21,7 +21,7 @@ from pathlib import Path
 from .core import DrlmError, default_device, atomic_write, file_digest
 
 # %% auto #0
-__all__ = ['MLP_MAX_ITER', 'CLASSIFIER_TYPES', 'extract_latents', 'pca_codes', 'active_dims', 'make_classifier',
+__all__ = ['MLP_MAX_ITER', 'CLASS_WEIGHTS', 'CLASSIFIER_TYPES', 'extract_latents', 'pca_codes', 'active_dims', 'make_classifier',
            'balanced_accuracy', 'ClassifyResult', 'classify', 'summarise', 'plot_confusion', 'OpenSetReport',
            'open_set_report', 'decision_scores', 'contributions', 'save_classifier', 'load_classifier']
 
@@ -226,6 +226,17 @@ def _per_class_report(y_true, y_pred, classes, names):
         rows.append(dict(precision=p, recall=r, f1=2*p*r/(p + r) if p + r else 0.0, support=sup))
     return pd.DataFrame(rows, index=pd.Index(names, name='class'))
 
+CLASS_WEIGHTS = (None, 'balanced')
+
+def _weight_kwargs(model, y, class_weight:str|None)->dict:
+    "The `fit` keywords that weight each training image by `class_weight` (a pipeline's last step gets them by name)."
+    if class_weight not in CLASS_WEIGHTS: raise DrlmError(f"unknown class_weight {class_weight!r}: use None or 'balanced'")
+    if class_weight is None: return {}
+    from sklearn.utils.class_weight import compute_sample_weight
+    from sklearn.pipeline import Pipeline
+    key = f"{model.steps[-1][0]}__sample_weight" if isinstance(model, Pipeline) else 'sample_weight'
+    return {key: compute_sample_weight(class_weight, y)}
+
 def classify(z_train, y_train, # training codes (N, d) and labels (N,)
              z_test, y_test, # test codes and labels
              clf='gbt', # 'gbt', 'mlp', 'linear', or an unfitted sklearn classifier
@@ -235,15 +246,17 @@ def classify(z_train, y_train, # training codes (N, d) and labels (N,)
              threshold:float=0.05, # the activity threshold
              dims:list|None=None, # use exactly these dims (indices or names) instead
              class_names=None, # names of integer labels (list indexed by label, or dict)
+             class_weight:str|None=None, # 'balanced': each training image weighted by the inverse of its class's frequency; None: equal
              **clf_kwargs, # overrides of the classifier's defaults (e.g. max_iter=200)
             )->ClassifyResult:
     "Fit a classifier on training codes; balanced accuracy, per-class report, confusion matrix and named importances on the test codes."
     zt, yt, zs, ys, dim_names = _check_inputs(z_train, y_train, z_test, y_test, dim_names)
     idx, notes = _select_dims(zt, dim_names, dims, drop_inactive, threshold)
     model = make_classifier(clf, seed, **clf_kwargs)
+    fit_kw = _weight_kwargs(model, yt, class_weight)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter('always', ConvergenceWarning)
-        model.fit(zt[:, idx], yt)
+        model.fit(zt[:, idx], yt, **fit_kw)
     if any(issubclass(w.category, ConvergenceWarning) for w in caught):
         notes.append(f"the classifier stopped at its iteration cap before converging ({getattr(model, 'max_iter', None) or 'see model'})")
     yp = model.predict(zs[:, idx])

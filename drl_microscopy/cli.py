@@ -139,7 +139,7 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
              model:str='ada-gvae', # beta-vae, annealed-vae, beta-tcvae, dip-vae-i, dip-vae-ii, factor-vae, ada-gvae, ada-mlvae
              aggregator:str='labels', # weak models: 'labels' (dim j = factor j) or 'argmax' (adaptive)
              beta:float=None, # KL weight (the paper: 1 or 2); default: the method's own (1, or 6 for β-TCVAE's TC weight)
-             latent:int=10, # number of latent dims
+             latent:int=0, # number of latent dims (0: the source's own, one per free factor of a cell source, 10 for texture-sprites)
              steps:int=20_000, # training steps (the paper: 400k)
              size:int=64, # image side in pixels
              seed:int=0, # seed of everything
@@ -166,8 +166,10 @@ def pretrain(source:str='texture-sprites', # synthetic source: texture-sprites, 
     from a pool of weak pairs encoded once."""
     from drl_microscopy.distributed import distributed_pretrain
     from drl_microscopy.config import PIXELS, check_pretrain
+    from drl_microscopy.cells import default_latent
     check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, bs, lr, arch, device, mixed_precision, out, force, resume,
                    backbone, pool, hidden, backbone_size)
+    if latent == 0: latent = default_latent(source)
     kw = dict(model=model, aggregator=aggregator, beta=beta, latent=latent, steps=steps, size=size, seed=seed, bs=bs, lr=lr,
               arch=arch, out=out, device=device, centred=not not_centred, force=force, resume=resume, progress=not quiet,
               mixed_precision=mixed_precision)
@@ -187,13 +189,13 @@ def _phi_pool(source:str, # the synthetic source
              seed:int, # seed of the pairs
              progress:bool, # show a progress bar while encoding
             ):
-    "The pool of weak pairs, encoded by the frozen backbone, that `drlm pretrain --backbone` trains on (cached and reused)."
+    "The pool of weak pairs, encoded by the frozen backbone, that `drlm pretrain --backbone` trains on (cached and reused): the features of each image, and of its clean render as the target."
     from drl_microscopy.features import make_backbone
     from drl_microscopy.phi import feature_source, feature_pool, pool_cache
     from drl_microscopy.core import default_device
     bb = make_backbone(backbone, '', backbone_size, default_device(device))
     src = feature_source(source, bb, centred=centred, device=device)
-    return feature_pool(src, n=n, cache_dir=pool_cache(), seed=seed, progress=progress)
+    return feature_pool(src, n=n, cache_dir=pool_cache(), seed=seed, progress=progress, target='clean')   # as pixel models: the clean image's features
 
 # %% ../nbs/14_cli.ipynb #642138e3
 def _library(module:str, name:str):

@@ -47,7 +47,7 @@ class RunConfig:
     model:str = 'ada-gvae' # DRL method: ada-gvae, ada-mlvae, beta-vae, beta-tcvae, ...
     aggregator:str = 'labels' # weak models: 'labels' (dim j = factor j) or 'argmax'
     beta:float = 1.0 # KL weight, in pretraining and fine-tuning (the paper: 1 or 2)
-    latent:int = 10 # latent dims
+    latent:int = 0 # latent dims: 0 (auto) = the source's own, `cells.default_latent` (one per free factor of a cell source, measured best; 10 for texture-sprites)
     size:int = 64 # image side in pixels (pixel models); images given to the backbone (Φ models)
     pretrain_steps:int = 1000 # pretraining steps (the paper: 400k)
     pretrain_bs:int = 32 # pairs (or images) per pretraining step
@@ -78,6 +78,7 @@ class RunConfig:
     cnn_epochs:int = 0 # epochs of the supervised CNN baseline (0: three times the fine-tuning epochs; an epoch without decoder costs about a third)
     gbt_estimators:int = 100 # trees of the GBT classifier (the paper: 100)
     mlp_max_iter:int = 200 # epoch cap of the MLP classifier (`classify`'s own cap: 1000)
+    class_weight:str = 'balanced' # classifiers' class weights: 'balanced' (each training image weighted by the inverse of its class's frequency: nested CV picked it in every fold on imbalanced Herlev, +4 points; nothing changes on a balanced set) or '' (equal weights)
     metrics:list = field(default_factory=lambda: ['omes', 'mig']) # disentanglement metrics on the source factors (also: dci, sap, modularity, ...)
     metrics_n:int = 2000 # source images rendered for the metrics
     device:str = 'auto' # 'auto', 'cpu', 'cuda', 'cuda:1'
@@ -201,10 +202,10 @@ def check_config(cfg:RunConfig)->RunConfig:
     "Check the values of a config; the first bad one raises a `DrlmError` naming it. Returns the config."
     need = _need
     check_method(cfg.source, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, auto=True, latent=cfg.latent)
-    for k in ('latent', 'pretrain_steps', 'pretrain_bs', 'finetune_epochs', 'seeds', 'bs', 'n_train', 'n_test',
+    for k in ('pretrain_steps', 'pretrain_bs', 'finetune_epochs', 'seeds', 'bs', 'n_train', 'n_test',
               'gbt_estimators', 'mlp_max_iter', 'phi_hidden', 'max_pixels'):
         need(getattr(cfg, k) >= 1, f"{k} must be a positive integer, got {getattr(cfg, k)}")
-    for k in ('max_per_class', 'top_classes', 'cnn_epochs', 'backbone_size'):
+    for k in ('latent', 'max_per_class', 'top_classes', 'cnn_epochs', 'backbone_size'):
         need(getattr(cfg, k) >= 0, f"{k} must be >= 0, got {getattr(cfg, k)}")
     for k in ('lr', 'pretrain_lr'): need(cfg.__dict__[k] > 0, f"{k} must be > 0, got {cfg.__dict__[k]}")
     need(0 < cfg.test_pct < 1, f"test_pct must be in (0, 1), got {cfg.test_pct}")
@@ -220,6 +221,7 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(len(cfg.measurements) > 0 or not {'morphology', 'drl-morphology'} & set(cfg.baselines),
          "measurements is empty but the baselines measure CellProfiler's morphology: give at least one of " + ', '.join(CP_MEASUREMENTS))
     need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
+    need(cfg.class_weight in ('balanced', ''), f"unknown class_weight {cfg.class_weight!r}: use 'balanced' or '' (equal weights)")
     need(cfg.recipe in RECIPES or cfg.recipe == 'auto', f"unknown recipe {cfg.recipe!r}: use 'auto', '' (the settings as given) or {', '.join(repr(r) for r in RECIPES if r)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
     default_device(cfg.device)
@@ -241,7 +243,8 @@ def check_pretrain(source, model, aggregator, beta, latent, steps, size, seed, b
     "Check the settings of `drlm pretrain` (all of them, and the device and folder) before anything touches the disk."
     from drl_microscopy.core import check_run_folder
     check_method(source, model, aggregator, beta, size, backbone not in PIXELS, latent=latent)
-    for k, v in (('latent', latent), ('steps', steps), ('bs', bs)): _need(v >= 1, f"{k} must be a positive integer, got {v}")
+    _need(latent >= 1 or latent == 0, f"latent must be a positive integer, or 0 for the source's own, got {latent}")
+    for k, v in (('steps', steps), ('bs', bs)): _need(v >= 1, f"{k} must be a positive integer, got {v}")
     _need(0 <= seed < 2**32, f"seed must be in [0, 2**32), got {seed}")
     _need(lr > 0, f"lr must be > 0, got {lr}")                        # inf and too large: `check_settings` below
     _need(arch in ('reference', 'burgess'), f"unknown arch {arch!r}: use 'reference' or 'burgess'")
@@ -317,7 +320,7 @@ def auto_backbone(cfg:RunConfig, # a config with `backbone='auto'`
                           "lead by 12 points) in bench/RESULTS.md's transfer table of 2026-12-05; it costs 2-3x the time and memory")
 
 # %% ../nbs/11_config.ipynb #c0f1a011
-AUTO_SETTINGS = ('source', 'pretrain_run', 'backbone')   # the settings 'auto' may stand for
+AUTO_SETTINGS = ('source', 'pretrain_run', 'backbone')   # the settings 'auto' may stand for (and latent 0: the source's own size)
 
 def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should choose
             target=None, # the target's training images (N, C, H, W), or a function of the config that loads them
@@ -343,7 +346,12 @@ def resolve(cfg:RunConfig, # checked settings, 'auto' where the library should c
         else: src, why = auto_source(images(cfg))
         notes['target'] += [m for m in (why, polarity_note(images(cfg), src)) if m]
         cfg = replace(cfg, source=src)
-        if src in cells.SOURCES: check_method(src, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, latent=cfg.latent)
+    own = getattr(getattr(bundle, 'model', None), 'latent', None)    # a given source model's own size
+    if cfg.latent == 0 and own: cfg = replace(cfg, latent=int(own))
+    elif cfg.latent == 0 and cfg.source in cells.SOURCES:
+        cfg = replace(cfg, latent=cells.default_latent(cfg.source))
+        notes['run'].append(f"latent 0: {cfg.latent} dims, the default of {cfg.source} ({'one per free factor' if cfg.source != 'texture-sprites' else 'the paper'})")
+    if cfg.source in cells.SOURCES: check_method(cfg.source, cfg.model, cfg.aggregator, cfg.beta, cfg.size, cfg.phi, latent=cfg.latent)
     if cfg.pretrain_run == 'auto':
         name, why = zoo_choice(cfg)
         cfg = replace(cfg, pretrain_run=f'{ZOO_PREFIX}{name}' if name else ''); notes['run'].append(why)

@@ -495,7 +495,7 @@ def check_torch_file(path:str|Path, # a checkpoint or bundle
 # %% ../nbs/00_core.ipynb #d15ce00d
 SETTING_BOUNDS = {     # name: (low, high, low allowed, high allowed); None: no bound on that side
     'lr': (0, 10, False, True), 'pretrain_lr': (0, 10, False, True), 'beta': (0, 1e4, True, True),
-    'test_pct': (0, 1, False, False), 'latent': (1, 1024, True, True), 'size': (16, 4096, True, True),
+    'test_pct': (0, 1, False, False), 'latent': (0, 1024, True, True), 'size': (16, 4096, True, True),
     'backbone_size': (0, 4096, True, True), 'phi_hidden': (1, 1 << 16, True, True), 'hidden': (1, 1 << 16, True, True),
     'bs': (1, 1 << 16, True, True), 'pretrain_bs': (1, 1 << 16, True, True), 'seeds': (1, 1000, True, True),
     'finetune_epochs': (1, 100_000, True, True), 'epochs': (1, 100_000, True, True), 'cnn_epochs': (0, 100_000, True, True),

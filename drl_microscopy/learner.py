@@ -344,7 +344,7 @@ def pretrain(source='texture-sprites', # a `cells.get_source` name, a renderer o
                mixed_precision=mixed_precision_mode(mixed_precision), processes=max(1, num_distrib()))
     if phi: cfg.update(input='features', features=getattr(source, 'config', None) or repr(source), hidden=hidden, recon_scale=recon_scale)
     elif recon_scale is not None: cfg['recon_scale'] = recon_scale
-    if not phi: cfg['target'] = 'clean'          # `synth_data`: the decoder reconstructs the factors without the nuisances
+    cfg['target'] = getattr(source, 'target', 'input') if phi else 'clean'   # the decoder reconstructs the factors without the nuisances (`synth_data`; a Φ pool made with target='clean')
     _check_same_run(old, cfg, out)
     out, ckdir, done = _open_run(out, cfg, force, resume)
     if isinstance(source, str):

@@ -63,10 +63,11 @@ def zoo_table()->pd.DataFrame:
     return pd.DataFrame(rows)
 
 # %% ../nbs/04a_zoo.ipynb #5a1e0111
-def zoo_choice(cfg, # a `config.RunConfig` whose source is resolved (not 'auto')
+def zoo_choice(cfg, # a `config.RunConfig` whose source is resolved (not 'auto'); latent 0 stands for `cells.default_latent`
               )->tuple:
     "`(name, why)`: the shipped source model that fits the config (source, input, size, latent dims, method, aggregator), or `(None, why not)`."
-    want = dict(source=cfg.source, input='features' if cfg.phi else 'pixels', latent=cfg.latent, model=cfg.model,
+    from drl_microscopy.cells import default_latent
+    want = dict(source=cfg.source, input='features' if cfg.phi else 'pixels', latent=cfg.latent or default_latent(cfg.source), model=cfg.model,
                 aggregator=cfg.aggregator, **(dict(backbone=cfg.backbone) if cfg.phi else dict(size=cfg.size)))
     if cfg.phi: want.update(weights='', hidden=cfg.phi_hidden)     # a Φ model: also the backbone's weights, input size and the MLP's width
     seen = []

@@ -12,7 +12,7 @@ import torch.nn as nn
 from fastcore.basics import patch
 from fastai.data.core import DataLoaders
 from .core import DrlmError, default_device, save_json, load_json
-from .synth_data import SynthDataLoader, seed_for
+from .synth_data import SynthDataLoader, seed_for, clean_renderer
 from .features import Backbone, make_backbone, backbone_spec, backbone_features
 
 # %% auto #0
@@ -163,21 +163,23 @@ def pool_cache()->Path:
     return Path(os.environ.get('DRLM_CACHE') or '~/.cache/drl_microscopy').expanduser()/'phi-pools'
 
 # %% ../nbs/06a_phi.ipynb #f06a0103
-def _pool_ident(src:FeatureSource, n:int, seed:int, k:int)->dict:
-    "Everything that decides a pool's content (its key is a hash of this)."
+def _pool_ident(src:FeatureSource, n:int, seed:int, k:int, target:str='input')->dict:
+    "Everything that decides a pool's content (its key is a hash of this; a pool of clean targets adds `target`)."
     r, sp = src.renderer, src.space
     return dict(kind='phi-pool-1', renderer=type(r).__name__, source=src.name, size=int(r.size), channels=int(r.channels),
                 factor_names=list(sp.names), factor_sizes=[int(v) for v in sp.sizes],
                 fixed={kk: int(v) for kk, v in (getattr(sp, 'fixed', None) or {}).items()},
-                backbone=src.backbone.fingerprint(), input_size=src.backbone.input_size, n=int(n), seed=int(seed), k=int(k))
+                backbone=src.backbone.fingerprint(), input_size=src.backbone.input_size, n=int(n), seed=int(seed), k=int(k),
+                **({} if target == 'input' else dict(target=target)))
 
 # %% ../nbs/06a_phi.ipynb #f06a0105
-def _pool_paths(cache_dir, src:FeatureSource, key:str)->dict:
-    "The pool's files: `features`, `changed`, `factors` (.npy) and the JSON sidecar `meta`."
+def _pool_paths(cache_dir, src:FeatureSource, key:str, target:str='input')->dict:
+    "The pool's files: `features`, `changed`, `factors` (.npy), with clean targets `clean` (.npy), and the JSON sidecar `meta`."
     slug = lambda t: re.sub(r'[^A-Za-z0-9_.-]+', '_', str(t))[:40]
     stem = f"phi-pool-{slug(src.name)}-{slug(src.backbone.name)}-{key}"
     d = Path(cache_dir)
-    return dict(features=d/f"{stem}.npy", changed=d/f"{stem}.changed.npy", factors=d/f"{stem}.factors.npy", meta=d/f"{stem}.json")
+    return dict(features=d/f"{stem}.npy", changed=d/f"{stem}.changed.npy", factors=d/f"{stem}.factors.npy",
+                **(dict(clean=d/f"{stem}.clean.npy") if target == 'clean' else {}), meta=d/f"{stem}.json")
 
 # %% ../nbs/06a_phi.ipynb #f06a0108
 class FeaturePool:
@@ -188,12 +190,15 @@ class FeaturePool:
         self.features = np.load(paths['features'], mmap_mode='r')          # (2, n, D) raw features
         self.changed = np.load(paths['changed'])                           # (n, F) bool
         self.factors = np.load(paths['factors'], mmap_mode='r')            # (2, n, F) int
+        self.clean = np.load(paths['clean'], mmap_mode='r') if 'clean' in paths else None   # (2, n, D): the same factors without nuisances
+        self.target = 'clean' if self.clean is not None else 'input'
         self.n, self.k, self.seed, self.key = int(meta['n']), int(meta['k']), int(meta['seed']), meta['key']
         for a in ('renderer', 'backbone', 'scaler', 'space', 'name', 'size', 'channels', 'device'): setattr(self, a, getattr(source, a))
     @property
     def dim(self)->int: return int(self.features.shape[-1])
     @property
-    def config(self)->dict: return dict(self.source.config, pool=dict(n=self.n, seed=self.seed, k=self.k, key=self.key))
+    def config(self)->dict:
+        return dict(self.source.config, pool=dict(n=self.n, seed=self.seed, k=self.k, key=self.key, **({'target': 'clean'} if self.clean is not None else {})))
     def bundle_extra(self)->dict: return self.source.bundle_extra()
     def __len__(self): return self.n
     def __repr__(self): return f"FeaturePool({self.n} pairs, k={self.k}, of {self.source!r})"
@@ -207,17 +212,20 @@ def _read_pool(src:FeatureSource, paths:dict, key:str)->FeaturePool|None:
         pool = FeaturePool(src, paths, meta)
     except Exception: return None
     if meta.get('key') != key or pool.features.shape[:2] != (2, pool.n) or pool.dim != src.dim: return None
+    if pool.clean is not None and pool.clean.shape != pool.features.shape: return None
     return pool
 
 # %% ../nbs/06a_phi.ipynb #f06a0114
 def _encode_pairs(source:FeatureSource, n:int, seed:int, k:int, tmp:dict, progress:bool=False)->None:
-    "Render and encode `n` weak pairs of `source` in seeded chunks into the files `tmp` (`features`, `changed`, `factors`)."
+    "Render and encode `n` weak pairs of `source` in seeded chunks into the files `tmp` (`features`, `changed`, `factors`; `clean` if named)."
     sp, r, d = source.space, source.renderer, source.dim
+    cr = clean_renderer(r) if 'clean' in tmp else None
     it = range(-(-n // POOL_CHUNK))
     if progress:
         from fastprogress.fastprogress import progress_bar
         it = progress_bar(it)
     feats = np.lib.format.open_memmap(tmp['features'], mode='w+', dtype=np.float32, shape=(2, n, d))
+    clean = None if cr is None else np.lib.format.open_memmap(tmp['clean'], mode='w+', dtype=np.float32, shape=(2, n, d))
     changed = np.zeros((n, len(sp.sizes)), bool); factors = np.zeros((2, n, len(sp.sizes)), np.int64)
     for j in it:
         lo, hi = j * POOL_CHUNK, min(n, (j + 1) * POOL_CHUNK)
@@ -226,9 +234,14 @@ def _encode_pairs(source:FeatureSource, n:int, seed:int, k:int, tmp:dict, progre
         x = torch.cat([r.render(fa, seed=s), r.render(fb, seed=s)])   # the same nuisance seed for both halves
         f = backbone_features(source.backbone, x, source.bs).cpu().numpy()
         feats[0, lo:hi], feats[1, lo:hi] = f[:hi - lo], f[hi - lo:]
+        if clean is not None:
+            c = backbone_features(source.backbone, torch.cat([cr.render(fa, seed=s), cr.render(fb, seed=s)]), source.bs).cpu().numpy()
+            clean[0, lo:hi], clean[1, lo:hi] = c[:hi - lo], c[hi - lo:]
         changed[lo:hi], factors[0, lo:hi], factors[1, lo:hi] = np.asarray(ch), np.asarray(fa), np.asarray(fb)
-    if not np.isfinite(feats).all(): raise DrlmError("the backbone gave NaN or infinite features for the pool's images")
+    if not np.isfinite(feats).all() or (clean is not None and not np.isfinite(clean).all()):
+        raise DrlmError("the backbone gave NaN or infinite features for the pool's images")
     feats.flush(); del feats
+    if clean is not None: clean.flush(); del clean
     np.save(tmp['changed'], changed); np.save(tmp['factors'], factors)
 
 # %% ../nbs/06a_phi.ipynb #f06a0117
@@ -238,12 +251,15 @@ def feature_pool(source:FeatureSource, # the renderer seen through the backbone 
                  seed:int=0, # seed of the pairs (factors and nuisances)
                  k:int=1, # factors changed per pair
                  progress:bool=False, # show a progress bar while encoding
+                 target:str='input', # what the model reconstructs: 'input' (the features of the image), or 'clean' (of the same factors without the optical nuisances)
                 )->FeaturePool:
     "Weak pairs of `source` rendered and encoded once, kept on disk (memory-mapped); read back when a pool with the same key exists."
     if not isinstance(n, int) or n < 2: raise DrlmError(f"a feature pool needs at least 2 pairs, got n={n!r}")
-    ident = _pool_ident(source, n, seed, k)
+    if target not in ('input', 'clean'): raise DrlmError(f"target must be 'input' or 'clean', got {target!r}")
+    if target == 'clean' and clean_renderer(source.renderer) is source.renderer: target = 'input'   # no nuisances: the same images
+    ident = _pool_ident(source, n, seed, k, target)
     key = hashlib.sha1(repr(sorted(ident.items())).encode()).hexdigest()[:20]
-    paths = _pool_paths(cache_dir, source, key)
+    paths = _pool_paths(cache_dir, source, key, target)
     pool = _read_pool(source, paths, key)
     if pool is not None: return pool
     Path(cache_dir).mkdir(parents=True, exist_ok=True)
@@ -272,7 +288,7 @@ class PoolDataLoader(SynthDataLoader):
     def make_batch(self, i:int)->tuple:
         "Batch number `i`: random pairs of the training rows (seeded by `seed`, `i`), or the `i`-th block of the validation rows."
         lo, hi = self.rows
-        F_ = self.pool.features
+        F_, C_ = self.pool.features, self.pool.clean              # C_: the clean targets, if the pool has them
         if self.fixed: idx, half = np.arange(lo + i * self.bs, min(hi, lo + (i + 1) * self.bs)), None
         else:
             g = np.random.default_rng(seed_for(self.seed, 4 + self.stream, i))
@@ -280,9 +296,10 @@ class PoolDataLoader(SynthDataLoader):
         sc = lambda a: self.pool.scaler(torch.from_numpy(np.ascontiguousarray(a, dtype=np.float32)))
         if self.pairs:
             x = torch.cat([sc(F_[0, idx]), sc(F_[1, idx])])
-            return (x, torch.from_numpy(self.pool.changed[idx]), x)
-        x = sc(F_[0, idx]) if half is None else sc(F_[half, idx])
-        return (x, x)
+            return (x, torch.from_numpy(self.pool.changed[idx]), x if C_ is None else torch.cat([sc(C_[0, idx]), sc(C_[1, idx])]))
+        pick = lambda A: sc(A[0, idx]) if half is None else sc(A[half, idx])
+        x = pick(F_)
+        return (x, x if C_ is None else pick(C_))
 
 # %% ../nbs/06a_phi.ipynb #f06a0121
 @patch

@@ -158,8 +158,9 @@ def _fit(self:TransferJob, learn, epochs, one_cycle=None, what='fine-tuning'):
 
 @patch
 def _clf_kwargs(self:TransferJob, clf:str)->dict:
-    "The settings of a classifier from the config: GBT's trees, the MLP's epoch cap."
-    return dict(n_estimators=self.cfg.gbt_estimators) if clf == 'gbt' else dict(max_iter=self.cfg.mlp_max_iter) if clf == 'mlp' else {}
+    "The settings of a classifier from the config: GBT's trees, the MLP's epoch cap, and the class weights of every classifier."
+    own = dict(n_estimators=self.cfg.gbt_estimators) if clf == 'gbt' else dict(max_iter=self.cfg.mlp_max_iter) if clf == 'mlp' else {}
+    return dict(own, class_weight=self.cfg.class_weight or None)
 
 # %% ../nbs/13_transfer.ipynb #0893ec44
 @patch
@@ -552,8 +553,9 @@ def start(cfg:RunConfig, # the checked settings ('auto' allowed)
 def resolved_as_saved(cfg:RunConfig, # the settings a run is resumed with
                       saved:RunConfig, # the settings it holds (its config.toml)
                      )->RunConfig:
-    "`cfg` with each setting it leaves to 'auto' (source, source model, backbone) taken from the saved run: what 'auto' became when the run started."
-    return replace(cfg, **{k: getattr(saved, k) for k in ('source', 'pretrain_run', 'backbone') if getattr(cfg, k) == 'auto'})
+    "`cfg` with each setting it leaves to 'auto' (source, source model, backbone; latent 0) taken from the saved run: what 'auto' became when the run started."
+    return replace(cfg, **{k: getattr(saved, k) for k in ('source', 'pretrain_run', 'backbone') if getattr(cfg, k) == 'auto'},
+                   **({'latent': saved.latent} if cfg.latent == 0 else {}))
 
 # %% ../nbs/13_transfer.ipynb #1300002e
 @patch

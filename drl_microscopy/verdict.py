@@ -21,7 +21,7 @@ def target_measurements(table:pd.DataFrame, # CellProfiler's measurements, one r
                        )->pd.DataFrame:
     "The table with the derived columns a verdict reads: `Intensity_MeanIntensity` (mean over channels), `hue` (of the mean colour, in [0, 1)), and a compartment table's `Cells_…` columns also under their whole-cell names."
     alias = {c[6:]: table[c] for c in table.columns if c.startswith('Cells_') and c[6:] not in table.columns}
-    t = pd.concat([table, pd.DataFrame(alias, index=table.index)], axis=1) if alias else table.copy()   # one concat: a wide table stays one block
+    t = (pd.concat([table, pd.DataFrame(alias, index=table.index)], axis=1) if alias else table).copy()   # copy: one block, so the columns added below do not fragment it
     rgb = [f'Intensity_MeanIntensity_{c}' for c in ('red', 'green', 'blue')]
     if all(c in t for c in rgb):
         m = t[rgb].to_numpy(float)

@@ -10,7 +10,7 @@ size; they are read back into float32); a pixel model's stay float32. The card r
 (from RUN/run.json), its settings, the training wall time read from the checkpoint files, the scores, the names the
 model's own measurement supports, and whether the quality goal (OMES >= 0.6, MIG >= 0.5, DCI-D >= 0.8) is met.
 """
-import argparse, hashlib, json, os, platform, subprocess
+import argparse, hashlib, json, os, platform, re, subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -61,7 +61,7 @@ def measure(run: Path, n: int) -> dict:
     return json.loads(m.read_text())
 
 
-def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str = ''):
+def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str = '', chunk: str = '', chunk_command: str = ''):
     import torch
     run = Path(run).resolve()
     cfg, meta = json.loads((run/'config.json').read_text()), json.loads((run/'run.json').read_text())
@@ -96,6 +96,12 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str 
              check=check, goal=goal, goal_met=all(g['met'] for g in goal.values()),
              measured_names=scores.get('measured_names'), unnamed_factors=scores.get('unnamed_factors'),
              weights_dtype=dtype, bundle_sha256=sha256(dest/'bundle.pt'), note=note)
+    out_of = lambda cmd: (re.findall(r'--out (\S+)', cmd or '') or [None])[0]
+    same_run = out_of(old.get('command')) == out_of(c['command'])
+    chunks = list(old.get('chunks') or []) if same_run else []      # the chunks of this run shipped before
+    if chunk: chunks.append(dict(steps=chunk, date=__import__('datetime').date.today().isoformat(), command=chunk_command or c['command']))
+    if chunks: c['chunks'] = chunks          # a training in several sessions: every chunk, with the command that ran it
+    c['command'] = c['command'].replace('cli.py ', 'drlm ').replace('python -m drl_microscopy.cli ', 'drlm ')
     tmp = dest/'.card.json.tmp'
     tmp.write_text(json.dumps(c, indent=1) + '\n'); os.replace(tmp, dest/'card.json')
     print(json.dumps({k: c[k] for k in ('name', 'metrics', 'goal_met')}, indent=1))
@@ -132,9 +138,11 @@ def main():
     c.add_argument('--note', default='')
     c.add_argument('--log', default='', help="the training's console log (epoch table, /usr/bin/time -v)")
     c.add_argument('--zoo', default=str(ZOO), help='the zoo folder to write into (default: the package\'s)')
+    c.add_argument('--chunk', default='', help="the steps this session ran, e.g. '7,001-12,000' (appended to the card's chunks of the same run)")
+    c.add_argument('--chunk-command', default='', help='the command that ran that chunk (default: the run\'s own)')
     t = sub.add_parser('table'); t.add_argument('--record', action='store_true')
     a = ap.parse_args()
-    if a.cmd == 'card': card(a.run, a.name, a.n, a.note, Path(a.zoo), a.log)
+    if a.cmd == 'card': card(a.run, a.name, a.n, a.note, Path(a.zoo), a.log, a.chunk, a.chunk_command)
     else: table(a.record)
 
 

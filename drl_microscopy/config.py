@@ -14,7 +14,7 @@ from . import cells
 from .losses import VAE_METHODS, check_labels_fit
 from .evaluation import METRICS
 from .model_zoo import ZOO_PREFIX, zoo_choice
-from .morphology import COMPARTMENTS, NUCLEUS_RULES, CP_MEASUREMENTS
+from .morphology import COMPARTMENTS, NUCLEUS_RULES, CP_MEASUREMENTS, CELL_RULES
 
 # %% auto #0
 __all__ = ['BASELINES', 'CLASSIFIERS', 'METHODS', 'METHOD_NAMES', 'PIXELS', 'RECIPES', 'RUN_MEASUREMENTS', 'FIELD_TYPES',
@@ -65,6 +65,7 @@ class RunConfig:
     objects:list = field(default_factory=lambda: list(COMPARTMENTS)) # the objects CellProfiler's measurements read: cells, nuclei, cytoplasm (the nucleus segmented inside each cell, the cytoplasm between; columns Cells_…, Nuclei_…, Cytoplasm_… and their relations), or empty for the whole cell alone
     measurements:list = field(default_factory=lambda: list(RUN_MEASUREMENTS)) # cp_measure sets measured (CellProfiler's modules): sizeshape, zernike, feret, intensity, texture, radial_distribution, and granularity, radial_zernikes (left out by default: a third of the time for a point of accuracy on PBC, and granularity is not reproducible in Dask workers; bench/RESULTS.md)
     nucleus:str = 'auto' # the nucleus rule of the compartments: 'auto' (haematoxylin by colour deconvolution for RGB bright field, dark for grey bright field, bright for fluorescence), 'haematoxylin', 'dark' or 'bright'
+    cell:str = 'auto' # how the cell is segmented: 'contrast' (all that differs from the background), 'core' (its most distinct class: a stained cell without the pale red cells touching it), or 'auto' (the one whose measurements classify the training images better, `morphology.choose_cell_rule`)
     held_out:str = 'first' # open-set class held out of fine-tuning and training: a class name, 'first', or '' for none
     bs:int = 64 # fine-tuning batch size
     lr:float = 1e-4 # AdamW learning rate of fine-tuning (the paper: 1e-4)
@@ -221,6 +222,7 @@ def check_config(cfg:RunConfig)->RunConfig:
     need(len(cfg.measurements) > 0 or not {'morphology', 'drl-morphology'} & set(cfg.baselines),
          "measurements is empty but the baselines measure CellProfiler's morphology: give at least one of " + ', '.join(CP_MEASUREMENTS))
     need(cfg.nucleus in NUCLEUS_RULES, f"unknown nucleus rule {cfg.nucleus!r}: use {', '.join(NUCLEUS_RULES)}")
+    need(cfg.cell in CELL_RULES + ('auto',), f"unknown cell rule {cfg.cell!r}: use 'auto', {', '.join(repr(r) for r in CELL_RULES)}")
     need(cfg.class_weight in ('balanced', ''), f"unknown class_weight {cfg.class_weight!r}: use 'balanced' or '' (equal weights)")
     need(cfg.recipe in RECIPES or cfg.recipe == 'auto', f"unknown recipe {cfg.recipe!r}: use 'auto', '' (the settings as given) or {', '.join(repr(r) for r in RECIPES if r)}")
     check_settings(asdict(cfg))                      # finite numbers within sane bounds (`core.SETTING_BOUNDS`)
@@ -229,8 +231,9 @@ def check_config(cfg:RunConfig)->RunConfig:
 
 # %% ../nbs/11_config.ipynb #c0f1a043
 def compartment_settings(cfg:RunConfig)->dict:
-    "`morphology_table`'s `objects` and `nucleus` for a run's CellProfiler measurements; `{}` (the whole cell) when `objects` is empty."
-    return dict(objects=tuple(cfg.objects), nucleus=cfg.nucleus) if cfg.objects else {}
+    "`morphology_table`'s cell segmentation `method`, and its `objects` and `nucleus` (none: the whole cell) for a run's measurements."
+    method = 'contrast' if cfg.cell == 'auto' else cfg.cell          # 'auto' is worked out when the run starts; before: 'contrast'
+    return dict(method=method, **(dict(objects=tuple(cfg.objects), nucleus=cfg.nucleus) if cfg.objects else {}))
 
 # %% ../nbs/11_config.ipynb #c0f1a046
 def measurement_settings(cfg:RunConfig)->dict:

@@ -19,12 +19,12 @@ from skimage.color import rgb2hed
 from .core import DrlmError, atomic_open, save_json, load_json
 
 # %% auto #0
-__all__ = ['NUCLEUS_RULES', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION', 'GRANULARITY_SCALES',
-           'COMPARTMENTS', 'OBJECT_NAMES', 'to_display', 'luminance', 'border_background', 'segment_object',
-           'measure_morphology', 'is_brightfield', 'nucleus_rule', 'nucleus_signal', 'segment_nucleus',
-           'segment_compartments', 'plot_compartments', 'cp_measure_functions', 'channel_names', 'cellprofiler_name',
-           'compartment_relations', 'n_workers', 'close_dask', 'dask_client', 'map_chunks', 'map_images',
-           'morphology_table']
+__all__ = ['CELL_RULES', 'CELL_MARGIN', 'NUCLEUS_RULES', 'CP_MEASUREMENTS', 'MORPHOLOGY_KINDS', 'MORPHOLOGY_CACHE_VERSION',
+           'GRANULARITY_SCALES', 'COMPARTMENTS', 'OBJECT_NAMES', 'to_display', 'luminance', 'border_background',
+           'segment_object', 'choose_cell_rule', 'measure_morphology', 'is_brightfield', 'nucleus_rule',
+           'nucleus_signal', 'segment_nucleus', 'segment_compartments', 'plot_compartments', 'cp_measure_functions',
+           'channel_names', 'cellprofiler_name', 'compartment_relations', 'n_workers', 'close_dask', 'dask_client',
+           'map_chunks', 'map_images', 'morphology_table']
 
 # %% ../nbs/08a_morphology.ipynb #a8f38ae5
 def to_display(img)->np.ndarray:
@@ -83,7 +83,7 @@ def border_background(image:np.ndarray, # image (C,H,W)
 
 # %% ../nbs/08a_morphology.ipynb #c0a1e027
 def segment_object(image, # one image (C,H,W) or (H,W) in [0,1]
-                   method:str='contrast', # 'contrast' (distance from the border background), or 'auto'/'bright'/'dark' (luminance)
+                   method:str='contrast', # 'contrast' (distance from the border background), 'core' (its most distinct class), or 'auto'/'bright'/'dark' (luminance)
                    smooth:float=1.0, # Gaussian sigma (pixels) before thresholding; 0 for none
                    classes:int=3, # Otsu classes for 'contrast': the object is everything above the lowest threshold
                    max_border:float=0.05, # 'contrast': fall back to two classes when the object covers more of the image border than this
@@ -91,9 +91,13 @@ def segment_object(image, # one image (C,H,W) or (H,W) in [0,1]
     "Boolean mask (H,W) of the largest object found by Otsu thresholding (all False when none)."
     a = _image_list([image])[0].astype(np.float64)
     if smooth: a = np.stack([ndimage.gaussian_filter(ch, smooth) for ch in a])
-    if method == 'contrast':
+    if method in ('contrast', 'core'):
         c = np.sqrt(((a - border_background(a))**2).sum(0))
         if np.ptp(c) < 1e-6: return np.zeros(c.shape, bool)
+        if method == 'core':                                # the top class: a stained cell, not the pale cells touching it
+            try: return _largest_component(ndimage.binary_fill_holes(c > threshold_multiotsu(c, max(3, classes))[-1]))
+            except ValueError: pass                         # too few distinct values: Otsu's two classes
+            return _largest_component(ndimage.binary_fill_holes(c > threshold_otsu(c)))
         if classes > 2:
             try: t = threshold_multiotsu(c, classes)[0]
             except ValueError: t = None                     # too few distinct values for several classes
@@ -103,7 +107,7 @@ def segment_object(image, # one image (C,H,W) or (H,W) in [0,1]
                 if (mask & band).sum() <= max_border*band.sum(): return mask
         return _largest_component(ndimage.binary_fill_holes(c > threshold_otsu(c)))
     if method not in ('auto', 'bright', 'dark'):
-        raise DrlmError(f"unknown segmentation method {method!r}: use 'contrast', 'auto', 'bright' or 'dark'")
+        raise DrlmError(f"unknown segmentation method {method!r}: use 'contrast', 'core', 'auto', 'bright' or 'dark'")
     lum = luminance(a)
     if np.ptp(lum) < 1e-6: return np.zeros(lum.shape, bool)
     t = threshold_otsu(lum)
@@ -115,6 +119,42 @@ def _largest_component(mask):
     lab = label_regions(mask, connectivity=2)
     if lab.max() == 0: return np.zeros(mask.shape, bool)
     return lab == (np.bincount(lab.ravel())[1:].argmax() + 1)
+
+# %% ../nbs/08a_morphology.ipynb #c0a1e0c4
+CELL_RULES = ('contrast', 'core')   # `segment_object` methods a run may segment its cells with (`RunConfig.cell`)
+CELL_MARGIN = 0.02                  # balanced accuracy by which 'core' must beat 'contrast' to be chosen
+
+def _quick_shape(image, mask)->list:
+    "Area, perimeter, axes, eccentricity, solidity, extent, and the mean and spread of each channel inside the mask."
+    from skimage.measure import regionprops
+    if not mask.any(): return [0.0] * 7 + [0.0] * (2 * image.shape[0])
+    p = regionprops(mask.astype(np.uint8))[0]
+    inside = image[:, mask]
+    return [p.area, p.perimeter, p.axis_major_length, p.axis_minor_length, p.eccentricity, p.solidity, p.extent,
+            *inside.mean(1), *inside.std(1)]
+
+def choose_cell_rule(images, # training images (N,C,H,W) in [0,1]
+                     labels, # their class labels (N,)
+                     n:int=400, # at most this many images (a stratified, seeded choice)
+                     seed:int=0,
+                    )->tuple:
+    "`(rule, {rule: balanced accuracy})`: the `CELL_RULES` rule whose quick mask measurements classify the labels better (3-fold CV)."
+    from sklearn.model_selection import StratifiedKFold, cross_val_score, train_test_split
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+    ims, y = _image_list(images), np.asarray(labels)
+    if len(ims) != len(y): raise DrlmError(f"{len(ims)} images but {len(y)} labels")
+    idx = np.arange(len(y))
+    if len(y) > n: idx = train_test_split(idx, train_size=n, stratify=y, random_state=seed)[0]
+    counts = np.bincount(np.unique(y[idx], return_inverse=True)[1])
+    if len(counts) < 2 or counts.min() < 3: return 'contrast', {}          # too few per class to measure a difference
+    scores = {}
+    for rule in CELL_RULES:
+        X = np.array([_quick_shape(ims[i].astype(np.float64), segment_object(ims[i], rule)) for i in idx])
+        m = make_pipeline(StandardScaler(), LogisticRegression(max_iter=1000))
+        scores[rule] = float(cross_val_score(m, X, y[idx], cv=StratifiedKFold(3, shuffle=True, random_state=seed), scoring='balanced_accuracy').mean())
+    return ('core' if scores['core'] >= scores['contrast'] + CELL_MARGIN else 'contrast'), scores
 
 # %% ../nbs/08a_morphology.ipynb #319da832
 _GLCM_ANGLES = [0, np.pi/4, np.pi/2, 3*np.pi/4]

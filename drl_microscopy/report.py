@@ -20,13 +20,13 @@ from .names import is_inactive
 from .verdict import marked_names
 from .interpret import (save_figure, plot_traversals, traversal_gif, data_values, plot_importance, plot_scatter2d,
                                       correlate, plot_correlation, plot_open_set)
-from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml
+from .config import METHODS, METHOD_NAMES, no_test_note, make_config, to_toml, compartment_settings
 from .job import RunLayout, now, load_npz, write_csv
 
 # %% auto #0
-__all__ = ['RULE_WORDS', 'peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy', 'figure_names',
-           'plot_masks', 'masks_caption', 'plot_examples', 'open_set_codes', 'write_figures', 'write_evaluation',
-           'write_interpretation', 'key_measurements', 'morphology_cache', 'report']
+__all__ = ['RULE_WORDS', 'CELL_WORDS', 'peak_memory_mb', 'check_sentences', 'console_summary', 'write_results', 'plot_accuracy',
+           'figure_names', 'plot_masks', 'masks_caption', 'plot_examples', 'open_set_codes', 'write_figures',
+           'write_evaluation', 'write_interpretation', 'key_measurements', 'morphology_cache', 'report']
 
 # %% ../nbs/12_report.ipynb #e614053a
 def peak_memory_mb(children:bool=False)->float:
@@ -218,6 +218,9 @@ def figure_names(held:bool)->list:
 RULE_WORDS = dict(haematoxylin="the haematoxylin density of colour deconvolution, scikit-image's rgb2hed, for RGB bright-field stains",
                   dark='the darkness of the green channel, or of the grey level, for bright field', bright='the luminance, for fluorescence')
 
+CELL_WORDS = dict(contrast="rule 'contrast', all that differs from the background (Otsu)",
+                  core="rule 'core', the most distinct class of the contrast to the background (multi-level Otsu): the stained cell without the paler cells touching it")
+
 def plot_masks(x, # test images (N, C, H, W) in [0, 1]
                y, # their class indices (N,)
                classes:list, # class names
@@ -226,24 +229,25 @@ def plot_masks(x, # test images (N, C, H, W) in [0, 1]
                most:int=16, # at most this many images
                path:str|Path|None=None, # write the figure as PNG here
                seed:int=0, # which images (a seeded draw)
+               method:str='contrast', # the run's cell rule (`morphology.CELL_RULES`)
               )->dict:
-    "Draw the cell and nucleus outlines of a sample of images; `{'n', 'nucleus', 'rules': {rule: count}, 'no_nucleus', 'indices'}` for the caption."
+    "Draw the cell and nucleus outlines of a sample of images; `{'n', 'nucleus', 'method', 'rules': {rule: count}, 'no_nucleus', 'indices'}` for the caption."
     y, g = np.asarray(y), np.random.default_rng(seed)
     idx = [int(i) for c in range(len(classes)) for i in np.sort(g.choice(np.flatnonzero(y == c), min(per_class, int((y == c).sum())), replace=False))][:most]
     if not idx: raise DrlmError("plot_masks needs at least one image")
     ims = [np.asarray(x[i], np.float32) for i in idx]
-    fig = plot_compartments(ims, n=len(ims), ncols=min(8, len(ims)), titles=[classes[y[i]] for i in idx], nucleus=nucleus)
-    comps = [segment_compartments(im, nucleus=nucleus) for im in ims]
+    fig = plot_compartments(ims, n=len(ims), ncols=min(8, len(ims)), titles=[classes[y[i]] for i in idx], nucleus=nucleus, method=method)
+    comps = [segment_compartments(im, nucleus=nucleus, method=method) for im in ims]
     rules = [nucleus_rule(im, c['cell'], nucleus) for im, c in zip(ims, comps)]
     no_nuc = sum(not c['nucleus'].any() for c in comps)
     save_figure(fig, path); _close(fig)
-    return dict(n=len(idx), nucleus=nucleus, rules={r: rules.count(r) for r in sorted(set(rules))}, no_nucleus=int(no_nuc), indices=idx)
+    return dict(n=len(idx), nucleus=nucleus, method=method, rules={r: rules.count(r) for r in sorted(set(rules))}, no_nucleus=int(no_nuc), indices=idx)
 
 def masks_caption(info:dict)->str:
     "The caption of the masks figure: what is drawn, and which rule segmented the nuclei shown."
     how = '; '.join(f"{r} on {k} of {info['n']} ({RULE_WORDS[r]})" for r, k in info['rules'].items())
     return (f"Outlines of the cell (green) and of its nucleus (magenta) on {info['n']} test images, as measured; the cytoplasm is the cell "
-            f"minus the nucleus. The cell: contrast to the background (Otsu). The nucleus: Otsu's threshold inside the cell, rule "
+            f"minus the nucleus. The cell: {CELL_WORDS[info.get('method', 'contrast')]}. The nucleus: Otsu's threshold inside the cell, rule "
             f"'{info['nucleus']}': {how}." + (f" No nucleus found in {info['no_nucleus']} of them (titles in red)." if info['no_nucleus'] else ''))
 
 # %% ../nbs/12_report.ipynb #rp176c603
@@ -383,7 +387,8 @@ def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
     out = job.out
     if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
     else:
-        m, _ = morphology_table(job.data.x_test, progress=job.bars, cache_dir=morphology_cache()); morph = m.assign(split='test', y=job.data.y_test)
+        m, _ = morphology_table(job.data.x_test, progress=job.bars, cache_dir=morphology_cache(), method=compartment_settings(job.cfg)['method'])
+        morph = m.assign(split='test', y=job.data.y_test)
     morph = morph[morph.split == 'test'].reset_index(drop=True)
     write_csv(dest/'morphology.csv', morph)
     feats = [c for c in morph.columns if c not in ('found', 'split', 'y', 'label') and pd.api.types.is_numeric_dtype(morph[c])]

@@ -52,7 +52,7 @@ def train_time(run: Path, log: str = '') -> dict:
 
 def measure(run: Path, n: int) -> dict:
     m = run/'metrics.json'
-    if m.exists():
+    if m.exists() and m.stat().st_mtime > (run/'bundle.pt').stat().st_mtime:     # measured on this bundle, not an earlier chunk's
         d = json.loads(m.read_text())
         if d.get('n') == n and all(k in d for k in ('omes', 'mig', 'dci_disentanglement')): return d
     cmd = ['drlm', 'evaluate', str(run), '--n', str(n), '--metrics', METRICS]

@@ -219,7 +219,7 @@ RULE_WORDS = dict(haematoxylin="the haematoxylin density of colour deconvolution
                   dark='the darkness of the green channel, or of the grey level, for bright field', bright='the luminance, for fluorescence')
 
 CELL_WORDS = dict(contrast="rule 'contrast', all that differs from the background (Otsu)",
-                  core="rule 'core', the most distinct class of the contrast to the background (multi-level Otsu): the stained cell without the paler cells touching it")
+                  core="rule 'core', the most distinct class of the contrast to the background (multi-level Otsu): the stained cell without the paler cells touching it; a pale cytoplasm can fall outside it, and then the nucleus is most of the cell")
 
 def plot_masks(x, # test images (N, C, H, W) in [0, 1]
                y, # their class indices (N,)

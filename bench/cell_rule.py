@@ -45,6 +45,25 @@ def measure(target: str, per_class: int, seed: int = 0) -> dict:
     return out
 
 
+def figure(sets, per_class, path='bench/cell_rule.png'):
+    "Each set: a row of images (two per class), then the same with the 'contrast' mask, then with the 'core' mask (outside dimmed)."
+    from PIL import Image
+    from drl_microscopy.config import RunConfig
+    from drl_microscopy.target import load_target
+    from drl_microscopy.morphology import segment_object
+    blocks = []
+    for s in sets:
+        td = load_target(RunConfig(target=s, max_per_class=per_class, top_classes=15 if s == 'ndsb_plankton' else 0), 64, 3)
+        x, y = np.asarray(td.x_test), np.asarray(td.y_test)
+        idx = np.concatenate([np.flatnonzero(y == k)[:2] for k in range(min(8, len(td.classes)))])
+        cols = [np.concatenate([x[i].transpose(1, 2, 0)] + [x[i].transpose(1, 2, 0) * np.where(segment_object(x[i], r)[:, :, None], 1, 0.25)
+                                                           for r in ('contrast', 'core')], 0) for i in idx]
+        blocks.append(np.concatenate(cols, 1))
+    w = max(b.shape[1] for b in blocks)
+    img = np.concatenate([np.pad(b, ((0, 4), (0, w - b.shape[1]), (0, 0)), constant_values=1) for b in blocks], 0)
+    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).resize((img.shape[1] * 2, img.shape[0] * 2), Image.NEAREST).save(path)
+
+
 if __name__ == '__main__':
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--sets', default=','.join(SETS))
@@ -78,21 +97,3 @@ if __name__ == '__main__':
         figure(a.sets.split(','), min(a.per_class, 20))
         write_section('cell_rule', lines)
 
-
-def figure(sets, per_class, path='bench/cell_rule.png'):
-    "Each set: a row of images (two per class), then the same with the 'contrast' mask, then with the 'core' mask (outside dimmed)."
-    from PIL import Image
-    from drl_microscopy.config import RunConfig
-    from drl_microscopy.target import load_target
-    from drl_microscopy.morphology import segment_object
-    blocks = []
-    for s in sets:
-        td = load_target(RunConfig(target=s, max_per_class=per_class, top_classes=15 if s == 'ndsb_plankton' else 0), 64, 3)
-        x, y = np.asarray(td.x_test), np.asarray(td.y_test)
-        idx = np.concatenate([np.flatnonzero(y == k)[:2] for k in range(min(8, len(td.classes)))])
-        cols = [np.concatenate([x[i].transpose(1, 2, 0)] + [x[i].transpose(1, 2, 0) * np.where(segment_object(x[i], r)[:, :, None], 1, 0.25)
-                                                           for r in ('contrast', 'core')], 0) for i in idx]
-        blocks.append(np.concatenate(cols, 1))
-    w = max(b.shape[1] for b in blocks)
-    img = np.concatenate([np.pad(b, ((0, 4), (0, w - b.shape[1]), (0, 0)), constant_values=1) for b in blocks], 0)
-    Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).resize((img.shape[1] * 2, img.shape[0] * 2), Image.NEAREST).save(path)

@@ -99,9 +99,9 @@ def card(run: str, name: str, n: int, note: str = '', zoo: Path = ZOO, log: str 
     out_of = lambda cmd: (re.findall(r'--out (\S+)', cmd or '') or [None])[0]
     same_run = out_of(old.get('command')) == out_of(c['command'])
     chunks = list(old.get('chunks') or []) if same_run else []      # the chunks of this run shipped before
+    c['command'] = c['command'].replace('cli.py ', 'drlm ').replace('python -m drl_microscopy.cli ', 'drlm ')
     if chunk: chunks.append(dict(steps=chunk, date=__import__('datetime').date.today().isoformat(), command=chunk_command or c['command']))
     if chunks: c['chunks'] = chunks          # a training in several sessions: every chunk, with the command that ran it
-    c['command'] = c['command'].replace('cli.py ', 'drlm ').replace('python -m drl_microscopy.cli ', 'drlm ')
     tmp = dest/'.card.json.tmp'
     tmp.write_text(json.dumps(c, indent=1) + '\n'); os.replace(tmp, dest/'card.json')
     print(json.dumps({k: c[k] for k in ('name', 'metrics', 'goal_met')}, indent=1))

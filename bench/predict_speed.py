@@ -70,6 +70,7 @@ def main(argv=None):
     ap.add_argument('--big', type=int, default=10000)
     ap.add_argument('--methods', default='drl-transfer/linear')
     ap.add_argument('--record', action='store_true')
+    ap.add_argument('--memory-only', action='store_true', help="only step 4 (memory on --big images), into its own section 'predict_memory'")
     a = ap.parse_args(argv)
     from drl_microscopy.core import load_json
     run = Path(a.run).resolve()
@@ -82,6 +83,7 @@ def main(argv=None):
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     res = dict(n=len(paths), size=size, channels=ch, run=str(run), cores=len(os.sched_getaffinity(0)))
     t0 = time.perf_counter()
+    if a.memory_only: return memory_only(res, paths, run, tmp, env, a, t0)
     # 1. baseline: cp_measure's full set in one process
     w, _, out = timed([sys.executable, '-c', BASELINE, json.dumps(paths), str(size), str(ch)], env)
     res['baseline'] = dict(wall=round(w, 1), per_s=round(len(paths) / w, 2), **json.loads(out.strip().splitlines()[-1]))
@@ -117,6 +119,33 @@ def main(argv=None):
     res['seconds'] = round(time.perf_counter() - t0, 1)
     print(json.dumps(res, indent=1))
     if a.record: record(res, a)
+
+
+def memory_only(res, paths, run, tmp, env, a, t0):
+    "Step 4 alone: `drlm predict` with the default method on --big images (links to the --n files), its peak memory."
+    big = tmp / 'big'
+    big.mkdir()
+    for i in range(a.big):
+        src = paths[i % len(paths)]
+        os.symlink(src, big / f'{i:06d}{Path(src).suffix}')
+    t = time.perf_counter()
+    p = subprocess.Popen(predict_cmd(run, big, tmp / 'big.csv'), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=ROOT, text=True)
+    _, status, ru = os.wait4(p.pid, 0)
+    w = time.perf_counter() - t
+    p.stdout.read(); err = p.stderr.read()
+    if os.waitstatus_to_exitcode(status): sys.exit(err[-3000:])
+    g = dict(n=a.big, wall=round(w, 1), peak_rss_mb=round(ru.ru_maxrss / 1024, 1),
+             largest_child_rss_mb=round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, 1))
+    print('big', g, flush=True)
+    peak = max(g['peak_rss_mb'], g['largest_child_rss_mb'])
+    lines = ['## `drlm predict`: memory on many images (issue 23)', '',
+             f"`drlm predict RUN FOLDER --out CSV` with the default method on {g['n']} `pbc_blood_cells` files ({len(paths)} seeded images linked "
+             f"again under new names), run `{Path(run).name}`; {res['cores']} cores shared with other jobs, {datetime.date.today()}. Peak resident "
+             f"memory {g['peak_rss_mb']} MB in the predict process, {g['largest_child_rss_mb']} MB in the largest of it and its Dask workers; "
+             f"{g['wall']} s (wall time under load: not a speed result). Target ≤ 2 GB on 10,000 images: **{'met' if peak <= 2048 and g['n'] >= 10000 else 'not met' if peak > 2048 else 'not measured at 10,000'}**.", '',
+             f"Made by `python -m bench.predict_speed --run {run} --n {a.n} --big {a.big} --memory-only --record` in {time.perf_counter() - t0:.0f} s."]
+    print('\n'.join(lines))
+    if a.record: write_section('predict_memory', lines)
 
 
 def record(r, a):

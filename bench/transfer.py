@@ -108,8 +108,9 @@ def checks(table: dict) -> list:
         of = lambda methods: max([a[k][0] for a in rows for k in a if k.split('/')[0] in methods and a.get(k)], default=None)
         interp, black, drl, pca = of(INTERPRETABLE), of(BLACK_BOX), of(('drl-transfer',)), of(('pca',))
         if None not in (interp, black):
-            L.append(f"- {TARGETS[t]['label']}: best interpretable {100 * interp:.1f} against the best black box (c, e) {100 * black:.1f}: "
-                     f"{100 * (black - interp):+.1f} points → within 2: {'met' if black - interp <= 0.02 else 'missed'}.")
+            gap = 100 * (black - interp)
+            L.append(f"- {TARGETS[t]['label']}: best interpretable {100 * interp:.1f} against the best black box (c, e) {100 * black:.1f}, "
+                     f"{abs(gap):.1f} points {'below' if gap > 0 else 'above'} → within 2: {'met' if gap <= 2 else 'missed'}.")
         if None not in (drl, pca):
             L.append(f"  DRL codes {100 * drl:.1f} against (f) PCA-k of the same input {100 * pca:.1f} → {'met' if drl >= pca else 'missed'}.")
     return L

@@ -138,6 +138,8 @@ def record(out: Path, table: dict, quick: bool):
             L.append(f"| {TARGETS[t]['label']} | {'Φ' if inp == 'phi' else 'pixels'} | {s['source']} ({sc.get('omes', float('nan')):.2f} / "
                      f"{sc.get('mig', float('nan')):.2f}) | " + ' | '.join(pct(a.get(f'{m}/{k}')) for m, k, _ in COLS) +
                      f" | {wall} | {j['peak_rss_mb']} |")
+    missing = [f"{TARGETS[t]['label']} ({'Φ' if i == 'phi' else i})" for t in REAL for i in INPUTS if not (table.get(f'{t}-{i}') or {}).get('summary')]
+    if missing: L += ['', 'Not measured this time (no row): ' + '; '.join(missing) + '.']
     L += ['', 'Issue 25 targets, from the rows above (each method by its better classifier, the better input):'] + checks(table)
     L += ['', 'Load average (1 min) at the end of each cell: ' + '; '.join(f"{k} {c['job']['load']:.2f}" for k, c in table.items() if c.get('job')) + '.']
     write_section('transfer', L)
@@ -150,6 +152,7 @@ def main():
     ap.add_argument('--out', default='runs/bench_transfer', help='folder of the run folders (kept: rerunning reuses finished cells)')
     ap.add_argument('--quick', action='store_true', help='tiny settings (a smoke test of this script, not a result)')
     ap.add_argument('--record', action='store_true', help='rewrite the transfer section of bench/RESULTS.md')
+    ap.add_argument('--no-run', action='store_true', help='run nothing: record the finished cells of --out (those not run are left out of the table)')
     args = ap.parse_args()
     only, inputs = args.only.split(','), args.inputs.split(',')
     for n in only:
@@ -164,6 +167,7 @@ def main():
             key, run = f'{t}-{inp}', out / f'{t}-{inp}'
             if (run / 'report.html').exists() and table.get(key, {}).get('summary'):
                 print(f'{key}: finished earlier ({table[key]["job"]["wall_s"]} s), reused', flush=True); continue
+            if args.no_run: continue
             job = run_cell(out, t, inp, args.quick)
             print(f"{key}: exit {job['exit']}, {job['wall_s']} s, peak {job['peak_rss_mb']} MiB", flush=True)
             table[key] = dict(job=job, summary=summary(run) if job['exit'] == 0 else None)

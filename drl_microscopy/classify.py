@@ -229,13 +229,15 @@ def _per_class_report(y_true, y_pred, classes, names):
 CLASS_WEIGHTS = (None, 'balanced')
 
 def _weight_kwargs(model, y, class_weight:str|None)->dict:
-    "The `fit` keywords that weight each training image by `class_weight` (a pipeline's last step gets them by name)."
+    "The `fit` keywords that weight each training image by `class_weight` (a pipeline's last step gets them by name); none when all weights are equal."
     if class_weight not in CLASS_WEIGHTS: raise DrlmError(f"unknown class_weight {class_weight!r}: use None or 'balanced'")
     if class_weight is None: return {}
     from sklearn.utils.class_weight import compute_sample_weight
     from sklearn.pipeline import Pipeline
+    w = compute_sample_weight(class_weight, y)
+    if np.allclose(w, w[0]): return {}     # a balanced set: the same model, and the histogram GBT 4x faster without weights
     key = f"{model.steps[-1][0]}__sample_weight" if isinstance(model, Pipeline) else 'sample_weight'
-    return {key: compute_sample_weight(class_weight, y)}
+    return {key: w}
 
 def classify(z_train, y_train, # training codes (N, d) and labels (N,)
              z_test, y_test, # test codes and labels

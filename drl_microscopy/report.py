@@ -282,6 +282,13 @@ def open_set_codes(run:Path, # a run folder with an open-set study
     return np.r_[oc['z_train'][known], oc['z_test'][oc['y_test'] == h]], np.r_[oc['y_train'][known], oc['y_test'][oc['y_test'] == h]]
 
 # %% ../nbs/12_report.ipynb #rp176c605
+def _marked(layout, # a run's `job.RunLayout`
+            names:list, # the measured name of every dim
+           )->list:
+    "Every name with its verdict on the target (first seed), as figure labels carry them; bare where the run has no verdict."
+    p = layout.verdict(0)
+    return marked_names(names, p if p.exists() else None)
+
 def write_figures(job, # the run's `transfer.TransferJob` (its folder and settings)
                  ):
     "The accuracy, confusion-matrix, importance, 2-D scatter and open-set figures of a run (the stage `figures`)."
@@ -299,7 +306,7 @@ def write_figures(job, # the run's `transfer.TransferJob` (its folder and settin
     imp = pd.DataFrame(res['importance']).set_index('dim') if res['importance'] else None
     if imp is not None and imp['permutation_mean'].isna().all(): imp['permutation_mean'], imp['permutation_std'] = 0.0, 0.0
     names = c0['dim_names']['drl-transfer']
-    shown = dict(zip(names, marked_names(names, L.verdict(0) if L.verdict(0).exists() else None)))   # every label carries its verdict
+    shown = dict(zip(names, _marked(L, names)))     # every label carries its verdict
     if imp is not None and len(imp): plot_importance(imp.fillna(0.0).rename(index=shown), out/'figures'/'importance.png', title='named dims: importance for the class (mean ± std over seeds)')
     else:
         f = Figure(figsize=(4, 1)); f.text(0.5, 0.5, 'no GBT classifier: no importance', ha='center'); save_figure(f, out/'figures'/'importance.png')
@@ -347,8 +354,7 @@ def _interpret_dims(job, dest:Path, res:dict, names:list)->tuple:
 def _interpret_traversals(job, dest:Path, names:list, zte, findings:dict)->list:
     "`traversals.png` / `.gif`: each active dim over the range its test codes take (pixels), or the nearest real images (Φ)."
     ft = job.oriented(job.layout.finetuned(0), job.layout.names(0))
-    p = job.layout.verdict(0)                       # a figure's labels carry each name's verdict on the target (`verdict.marked_names`)
-    shown = marked_names(names, p if p.exists() else None)
+    shown = _marked(job.layout, names)              # a figure's labels carry each name's verdict on the target
     z0 = np.median(zte, 0)
     show = [k for k, n in enumerate(names) if not is_inactive(n)] or list(range(len(names)))   # a collapsed model: show every dim
     if job.phi:
@@ -382,7 +388,9 @@ def _interpret_importance(dest:Path, imp:pd.DataFrame, names:list, zte, yte, cla
     return files + ['scatter.png']
 
 # %% ../nbs/12_report.ipynb #12b00006
-def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
+def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict,
+                          marks:dict|None=None, # name -> the label a figure shows (with its verdict)
+                         )->list:
     "`morphology.csv` of the test images and `correlation.csv` / `correlation_*.png` with the named dims."
     out = job.out
     if (out/'morphology.csv').exists(): morph = pd.read_csv(out/'morphology.csv')
@@ -395,8 +403,7 @@ def _interpret_morphology(job, dest:Path, names:list, zte, findings:dict)->list:
     corr = correlate(pd.DataFrame(zte, columns=names), morph=morph, features=feats)
     write_csv(dest/'correlation.csv', corr['table'])
     shown = key_measurements(feats)                  # the figure: the measurements a microscopist reads first (the table has all)
-    p = job.layout.verdict(0)
-    marks = dict(zip(names, marked_names(names, p if p.exists() else None)))   # the rows carry each name's verdict
+    marks = marks or {}                              # the rows carry each name's verdict
     for method in ('pearson', 'spearman'):
         _close(plot_correlation({k: (v if k == 'table' else v[shown].rename(index=marks)) for k, v in corr.items()}, method, path=dest/f'correlation_{method}.png'))
     t = corr['table'][corr['table'].method == 'pearson'].dropna(subset=['r'])
@@ -428,9 +435,9 @@ def write_interpretation(job, # the run's `transfer.TransferJob` (its folder, or
     zte, yte = codes['drl-transfer_test'], codes['y_test']
     imp, files = _interpret_dims(job, dest, res, names)
     files += _interpret_traversals(job, dest, names, zte, findings)
-    shown = dict(zip(names, marked_names(names, L.verdict(0) if L.verdict(0).exists() else None)))
+    shown = dict(zip(names, _marked(L, names)))
     files += _interpret_importance(dest, imp, names, zte, yte, res['target']['classes'], findings, shown)
-    files += _interpret_morphology(job, dest, names, zte, findings)
+    files += _interpret_morphology(job, dest, names, zte, findings, shown)
     files += _interpret_open_set(job.out, dest, res, findings)
     save_json(dest/'index.json', dict(files=files, findings=findings, run=str(job.out), created=now()))
     return dest
